@@ -1,0 +1,154 @@
+"""Every error xiotlab raises, in one hierarchy.
+
+Catch :class:`XiotlabError` for all of them, or a branch for one kind of
+trouble. Each message says what went wrong and what to do about it.
+
+    XiotlabError
+    ├── LabError                 the private lab server
+    │   ├── ProsodyNotInstalled
+    │   ├── PortInUse
+    │   ├── LabHomeNotWritable
+    │   ├── LabAlreadyRunning
+    │   ├── LabNotRunning
+    │   └── ServerStartFailed
+    ├── XmppError                talking to an XMPP server or peer
+    │   ├── CannotConnect
+    │   │   └── CertificateError
+    │   ├── AuthenticationFailed
+    │   ├── NotConnected
+    │   ├── TimedOut             (also a builtin TimeoutError)
+    │   ├── Rejected
+    │   ├── Forbidden
+    │   └── StanzaError          any other error a peer answered with
+    │       └── ParameterError   a control parameter was refused (also a ValueError)
+    ├── ProtocolError            malformed or unsupported protocol data (also a ValueError)
+    └── WrongThread              a blocking call made where it would deadlock
+"""
+
+from __future__ import annotations
+
+
+class XiotlabError(Exception):
+    """Base class of every error xiotlab raises."""
+
+
+# --- the lab server ---------------------------------------------------------
+
+
+class LabError(XiotlabError):
+    """Something is wrong with the private lab server."""
+
+
+class ProsodyNotInstalled(LabError):
+    """The Prosody XMPP server is not installed on this machine."""
+
+
+class PortInUse(LabError):
+    """The port the lab server was asked to use is taken."""
+
+
+class LabHomeNotWritable(LabError):
+    """The lab's home directory cannot be created or written."""
+
+
+class LabAlreadyRunning(LabError):
+    """A lab server already runs under this lab home."""
+
+
+class LabNotRunning(LabError):
+    """No lab server runs under this lab home."""
+
+
+class ServerStartFailed(LabError):
+    """Prosody started but did not come up; the message quotes its log."""
+
+
+# --- talking XMPP -----------------------------------------------------------
+
+
+class XmppError(XiotlabError):
+    """Something went wrong talking to an XMPP server or peer."""
+
+
+class CannotConnect(XmppError):
+    """The XMPP server could not be reached or the stream could not be set up."""
+
+
+class CertificateError(CannotConnect):
+    """The server's TLS certificate did not verify against the trusted authorities."""
+
+
+class AuthenticationFailed(XmppError):
+    """The server refused the account name or password."""
+
+
+class NotConnected(XmppError):
+    """The client is not online; call ``start()`` first."""
+
+
+class TimedOut(XmppError, TimeoutError):
+    """An answer did not arrive within the stated timeout."""
+
+
+class Rejected(XmppError):
+    """A peer (or its owner) said no, for instance to a friend request."""
+
+
+class Forbidden(XmppError):
+    """A peer refused the request because the sender is not allowed to make it."""
+
+
+class StanzaError(XmppError):
+    """A peer answered with an XMPP error.
+
+    ``condition`` is the defined condition (``item-not-found``, ...), ``text``
+    the peer's human-readable explanation, if any.
+    """
+
+    def __init__(self, message: str, *, condition: str = "", text: str = "") -> None:
+        super().__init__(message)
+        self.condition = condition
+        self.text = text
+
+
+class ParameterError(StanzaError, ValueError):
+    """A control parameter was refused: unknown, of the wrong type, or a value it does not take.
+
+    ``parameter`` names it, ``text`` says why (this is what travels in the
+    ``paramError`` element), ``condition`` is the stanza error condition it
+    goes with (``bad-request`` or ``item-not-found``). A thing raises it from
+    validation before its handlers run; an owner receives it when a device
+    refused a set. ``others`` holds further ``(parameter, text)`` pairs when a
+    device named more than one.
+    """
+
+    def __init__(
+        self,
+        parameter: str,
+        text: str,
+        *,
+        condition: str = "bad-request",
+        hint: str = "",
+        others: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        message = f"control parameter {parameter!r}: {text}"
+        if hint:
+            message += f"; {hint}"
+        super().__init__(message, condition=condition, text=text)
+        self.parameter = parameter
+        self.others = others
+
+
+# --- data and usage ---------------------------------------------------------
+
+
+class ProtocolError(XiotlabError, ValueError):
+    """Protocol data is malformed or unsupported; the message says which part."""
+
+
+class WrongThread(XiotlabError, RuntimeError):
+    """A blocking call was made on the xiotlab network thread, where it would deadlock.
+
+    Inside callbacks that xiotlab runs for you, use the awaitable ``a...`` form
+    of the call instead.
+    """

@@ -1,0 +1,117 @@
+"""``Owner``: a person who befriends things, decides who else may, and (later) reads and controls them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from slixmpp import Message
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from ..errors import ProtocolError, TimedOut
+from ..protocol import provisioning
+from ..protocol.namespaces import PROVISIONING_OWNER
+from ..runtime import blocking, network_call
+from .friendship import FriendRequest, FriendRequests, rule_range
+from .participant import Participant
+
+_QUESTION = f"{{{PROVISIONING_OWNER}}}isFriend"
+
+
+class Owner(Participant):
+    """A person in the lab: befriends things, answers their friend requests.
+
+    ``owner.requests`` lists what waits for a decision: requests forwarded by the
+    owner's things (they arrive at login if they were sent while the owner was
+    away), and requests to befriend the owner itself. Parameters are those of
+    every participant (see :class:`~xiotlab.roles.participant.Participant`).
+
+    >>> with Owner("alice", lab=lab) as alice:       # doctest: +SKIP
+    ...     alice.befriend("lamp")
+    ...     for request in alice.requests:
+    ...         request.approve()
+    """
+
+    def __init__(self, jid: str, password: str | None = None, **options) -> None:
+        super().__init__(jid, password, **options)
+        self.requests = FriendRequests()
+        self._client.stream.register_handler(Callback(
+            "isFriend question", MatchXPath(f"{{jabber:client}}message/{_QUESTION}"), self._on_question))
+
+    # --- requests (network thread) ------------------------------------------
+
+    def _decide(self, requester: str) -> None:
+        self.requests.add(FriendRequest(thing=self.jid, requester=requester, _owner=self))
+
+    def _on_question(self, message: Message) -> None:
+        thing = message["from"].bare
+        contact = self.roster.get(thing)
+        if contact is None or contact.subscription not in ("from", "both"):
+            return  # only things we befriended may ask us to decide for them
+        try:
+            question = provisioning.parse_is_friend(message.xml.find(_QUESTION))
+        except ProtocolError:
+            return
+        if question.jid.split("/")[0] != thing:
+            return  # a thing asks only about itself
+        self.requests.add(FriendRequest(thing=thing, requester=question.remote_jid, key=question.key, _owner=self))
+
+    # --- deciding ---------------------------------------------------------
+
+    @network_call
+    async def aapprove(self, request: FriendRequest | str, range="Caller", timeout: float | None = None) -> None:
+        """Approve a pending request (or the one from this requester JID)."""
+        await self._answer(request, True, rule_range(range), timeout)
+
+    @network_call
+    async def areject(self, request: FriendRequest | str, range="Caller", timeout: float | None = None) -> None:
+        """Reject a pending request (or the one from this requester JID)."""
+        await self._answer(request, False, rule_range(range), timeout)
+
+    approve = blocking(aapprove)
+    reject = blocking(areject)
+
+    @network_call
+    async def anext_request(self, timeout: float | None = None) -> FriendRequest:
+        """The oldest pending friend request, waiting for one if there is none yet."""
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            return await self.requests.next(timeout)
+        except asyncio.TimeoutError:
+            raise TimedOut(f"No friend request reached {self.jid} within {timeout:g} s.") from None
+
+    next_request = blocking(anext_request)
+
+    async def _answer(self, request, result: bool, range_, timeout) -> None:
+        self._require_online()
+        request = self._find(request)
+        if request.thing == self.jid:
+            (self._accept if result else self._refuse)(request.requester)
+        else:
+            rule = provisioning.IsFriendRule(
+                jid=request.thing, remote_jid=request.requester, key=request.key or "", result=result, range=range_
+            )
+            await self._send_rule(request.thing, provisioning.build_is_friend_rule(rule), timeout)
+        self.requests.remove(request)
+
+    async def _send_rule(self, thing: str, element, timeout) -> None:
+        resources = self.roster[thing].resources if thing in self.roster else ()
+        stream = self._client.stream
+        if resources:
+            # Online: an iq to the device itself (a bare JID would be answered by its server).
+            iq = stream.make_iq_set(ito=f"{thing}/{resources[0]}")
+            iq.xml.append(element)
+            await self._client.iq(iq, timeout)
+        else:
+            # Offline: a message waits in offline storage until the thing logs in.
+            message = stream.make_message(mto=thing, mtype="normal")
+            message.xml.append(element)
+            message.send()
+
+    def _find(self, request: FriendRequest | str) -> FriendRequest:
+        if isinstance(request, FriendRequest):
+            return request
+        found = self.requests.find(self.resolve(request))
+        if found is None:
+            raise ValueError(f"No pending friend request from {request}; see `owner.requests`.")
+        return found

@@ -1,0 +1,270 @@
+"""What things and owners share: an account online, presence, a roster, friendships.
+
+Every network operation comes in two forms: ``x(...)`` blocks (cells,
+scripts, any thread but the network thread) and ``await ax(...)`` is
+awaitable from any event loop (a notebook's top-level ``await``, callbacks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from slixmpp import JID, Presence
+
+from ..errors import NotConnected, Rejected, TimedOut
+from ..runtime import DEFAULT_TIMEOUT, Endpoint, Trace, XmppClient, blocking, network_call
+from ..server import LabServer
+from .roster import Contact, Roster, contact_from_slixmpp
+
+
+class Participant:
+    """An XMPP account taking part in the lab: the common base of :class:`Thing` and :class:`Owner`.
+
+    Parameters
+    ----------
+    jid:
+        The account, ``"name@domain"``; with ``lab=``, a bare ``"name"`` means ``name@<lab domain>``.
+    password:
+        The account's password. With ``lab=`` leave it out: the lab's own (created if new) is used.
+    lab:
+        A :class:`~xiotlab.LabServer` to join (address, CA and accounts come from it).
+    host, port, ca_file:
+        Any other XMPP server. Without ``ca_file`` the system's trusted authorities verify it.
+    status:
+        Presence status text to show once online.
+    timeout:
+        Seconds any network operation may wait before raising :class:`~xiotlab.errors.TimedOut`.
+    """
+
+    def __init__(
+        self,
+        jid: str,
+        password: str | None = None,
+        *,
+        lab: LabServer | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        ca_file: str | os.PathLike | None = None,
+        status: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        jid, password, endpoint = _resolve_account(jid, password, lab, host, port, ca_file)
+        self._lab = lab
+        self.timeout = timeout
+        self.status = status
+        self._client = XmppClient(jid, password, endpoint, timeout=timeout)
+        self.roster = Roster(jid)
+        stream = self._client.stream
+        stream.add_event_handler("roster_update", self._on_roster_update)
+        stream.add_event_handler("changed_status", self._refresh_contact)
+        stream.add_event_handler("presence_unavailable", self._refresh_contact)
+        stream.add_event_handler("roster_subscription_request", self._on_subscription_request)
+        stream.add_event_handler("roster_subscription_authorized", self._refresh_contact)
+        stream.add_event_handler("roster_subscription_removed", self._refresh_contact)
+        stream.add_event_handler("roster_subscription_remove", self._refresh_contact)
+
+    # --- identity and state -----------------------------------------------
+
+    @property
+    def jid(self) -> str:
+        """The bare JID of this participant's account."""
+        return self._client.jid.bare
+
+    @property
+    def full_jid(self) -> str:
+        """The full JID (with resource) while online."""
+        return self._client.jid.full
+
+    @property
+    def online(self) -> bool:
+        return self._client.online
+
+    @property
+    def trace(self) -> Trace:
+        """Every stanza sent and received, with secrets redacted: the protocol inspector's source."""
+        return self._client.trace
+
+    def resolve(self, jid: str) -> str:
+        """A bare JID for ``jid``; a bare name means an account on this participant's domain."""
+        jid = str(jid)
+        return jid if "@" in jid else f"{jid}@{self._client.jid.domain}"
+
+    # --- life cycle -------------------------------------------------------
+
+    @network_call
+    async def astart(self):
+        """Connect, authenticate, and come online with presence; returns this participant."""
+        if self.online:
+            return self
+        await self._client.connect(self.timeout)
+        self._on_roster_update(None)
+        self._send_presence()
+        await self._on_online()
+        return self
+
+    @network_call
+    async def astop(self) -> None:
+        """Go offline and close the connection. Safe to call twice."""
+        await self._client.disconnect(self.timeout)
+
+    start = blocking(astart)
+    stop = blocking(astop)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    async def __aenter__(self):
+        return await self.astart()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.astop()
+
+    # --- presence ---------------------------------------------------------
+
+    @network_call
+    async def aset_status(self, status: str = "", show: str | None = None) -> None:
+        """Change the presence shown to friends: ``status`` text, ``show`` one of away, chat, dnd, xa."""
+        if show not in (None, "away", "chat", "dnd", "xa"):
+            raise ValueError(f"show={show!r}: use None (available), 'away', 'chat', 'dnd' or 'xa'.")
+        self._require_online()
+        self.status, self._show = status, show
+        self._send_presence()
+
+    set_status = blocking(aset_status)
+
+    def _send_presence(self) -> None:
+        self._client.stream.send_presence(pstatus=self.status or None, pshow=getattr(self, "_show", None))
+
+    # --- friendship -------------------------------------------------------
+
+    @network_call
+    async def abefriend(self, jid: str, timeout: float | None = None) -> Contact:
+        """Ask ``jid`` for friendship and return its contact once the friendship holds both ways.
+
+        Raises :class:`~xiotlab.errors.Rejected` if the peer (or its owner) says no, and
+        :class:`~xiotlab.errors.TimedOut` if no answer came in time; the request then stays pending.
+        """
+        self._require_online()
+        jid = self.resolve(jid)
+        timeout = self.timeout if timeout is None else timeout
+        item = self._client.stream.client_roster[jid]
+        if item["pending_in"]:
+            item.authorize()  # they asked us already: say yes as well as asking back
+        refused = asyncio.get_running_loop().create_future()
+
+        def on_refusal(presence: Presence) -> None:
+            if presence["from"].bare == jid and not refused.done():
+                refused.set_result(presence)
+
+        stream = self._client.stream
+        stream.add_event_handler("roster_subscription_removed", on_refusal)
+        try:
+            if self.roster.get(jid, Contact(jid)).subscription not in ("to", "both"):
+                item.subscribe()
+            friends = asyncio.ensure_future(self.roster.wait_for(jid, lambda c: c is not None and c.friend, timeout))
+            done, _ = await asyncio.wait({friends, refused}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if friends in done:
+                return friends.result()
+            friends.cancel()
+            if refused in done:
+                raise Rejected(f"{jid} (or its owner) rejected the friend request from {self.jid}.")
+            raise TimedOut(
+                f"{jid} did not accept the friend request within {timeout:g} s. It stays pending: "
+                "a thing's owner may still approve it; call befriend again to wait longer."
+            )
+        finally:
+            stream.del_event_handler("roster_subscription_removed", on_refusal)
+
+    @network_call
+    async def aunfriend(self, jid: str, timeout: float | None = None) -> None:
+        """End the friendship with ``jid`` both ways and drop it from the roster."""
+        self._require_online()
+        jid = self.resolve(jid)
+        timeout = self.timeout if timeout is None else timeout
+        await self._client.stream.update_roster(jid, subscription="remove", timeout=timeout)
+        try:
+            await self.roster.wait_for(jid, lambda c: c is None, timeout)
+        except asyncio.TimeoutError:
+            raise TimedOut(f"The server did not confirm removing {jid} within {timeout:g} s.") from None
+
+    befriend = blocking(abefriend)
+    unfriend = blocking(aunfriend)
+
+    # --- events from the network thread ------------------------------------
+
+    def _on_roster_update(self, _iq) -> None:
+        roster = self._client.stream.client_roster
+        current = {str(jid) for jid in roster if roster[jid]["subscription"] != "remove"}
+        for jid in current:
+            self.roster.update(contact_from_slixmpp(roster[jid]), jid)
+        for jid in set(self.roster) - current:
+            self.roster.update(None, jid)
+
+    def _refresh_contact(self, presence: Presence) -> None:
+        jid = presence["from"].bare
+        if jid == self.jid:
+            return
+        roster = self._client.stream.client_roster
+        known = jid in roster and roster[jid]["subscription"] != "remove"
+        self.roster.update(contact_from_slixmpp(roster[jid]) if known else None, jid)
+
+    def _on_subscription_request(self, presence: Presence) -> None:
+        requester = presence["from"].bare
+        self._refresh_contact(presence)
+        item = self._client.stream.client_roster[requester]
+        if item["pending_out"] or item["to"]:
+            # We asked them first: their request completes a friendship we wanted.
+            self._accept(requester)
+        else:
+            self._decide(requester)
+
+    def _accept(self, requester: str) -> None:
+        """Grant ``requester``'s subscription and ask for theirs (network thread)."""
+        item = self._client.stream.client_roster[requester]
+        item.authorize()
+        if not (item["to"] or item["pending_out"]):
+            item.subscribe()
+
+    def _refuse(self, requester: str) -> None:
+        """Refuse ``requester``'s subscription (network thread)."""
+        self._client.stream.client_roster[requester].unauthorize()
+
+    def _decide(self, requester: str) -> None:
+        """Answer a friend request from someone we did not ask: each role decides."""
+        raise NotImplementedError
+
+    async def _on_online(self) -> None:
+        """Hook for roles: called on the network loop once online."""
+
+    def _require_online(self) -> None:
+        if not self.online:
+            raise NotConnected(f"{self.jid} is not online: call `start()` first.")
+
+    def __repr__(self) -> str:
+        state = "online" if self.online else "offline"
+        return f"<{type(self).__name__} {self.jid} {state}, {len(self.roster.friends)} friends>"
+
+
+def _resolve_account(jid, password, lab, host, port, ca_file) -> tuple[str, str, Endpoint]:
+    """The full account name, its password and where to connect."""
+    jid = str(jid)
+    if lab is not None:
+        if any(v is not None for v in (host, port, ca_file)):
+            raise ValueError("Pass either `lab=` or `host=`/`port=`/`ca_file=`, not both.")
+        if not lab.is_running:
+            raise NotConnected(f"The lab {lab!r} is not running: call `lab.start()` first.")
+        if "@" not in jid:
+            jid = f"{jid}@{lab.domain}"
+        if password is None:
+            password = lab.account(JID(jid).user).password
+        return jid, password, Endpoint(lab.host, lab.port, Path(lab.ca_file))
+    if "@" not in jid:
+        raise ValueError(f"{jid!r} is not a full JID (name@domain); pass `lab=` to use a bare name.")
+    if password is None:
+        raise ValueError(f"No password for {jid}: pass `password=`, or `lab=` for a lab account.")
+    return jid, password, Endpoint(host, port, Path(ca_file) if ca_file else None)

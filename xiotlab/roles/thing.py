@@ -1,0 +1,130 @@
+"""``Thing``: a device on the network, whose owner decides who may befriend it.
+
+A thing accepts its owner at once. Anyone else's friend request goes to the
+owner as an ``isFriend`` question (``urn:nfi:iot:prov:o:1.0``), in a message
+so that it waits in offline storage while the owner is away; the owner's
+``isFriendRule`` answer settles it, and with a Domain or All range, similar
+requests to come. A thing without an owner follows its ``policy``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import xml.etree.ElementTree as ET
+
+from slixmpp import Iq, Message
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from ..errors import ProtocolError
+from ..protocol import provisioning
+from ..protocol.namespaces import PROVISIONING_OWNER
+from ..runtime.client import send_error
+from .friendship import Policy, policy_check
+from .participant import Participant
+
+_RULE = f"{{{PROVISIONING_OWNER}}}isFriendRule"
+
+
+class Thing(Participant):
+    """A device: it measures, can be controlled, and is befriended under its owner's control.
+
+    Parameters
+    ----------
+    jid, password, lab, host, port, ca_file, status, timeout:
+        As for every participant (see :class:`~xiotlab.roles.participant.Participant`).
+    owner:
+        The owner's JID (a bare name means one on the same domain). The owner is accepted
+        as a friend at once; others' requests are forwarded to the owner to decide.
+    policy:
+        Without an owner: ``"deny"`` (the default), ``"accept"``, or a list of allowed
+        JIDs and domains.
+
+    >>> with Thing("lamp", owner="alice", lab=lab) as lamp:    # doctest: +SKIP
+    ...     lamp.set_status("warming up")
+    """
+
+    def __init__(self, jid: str, password: str | None = None, *, owner: str | None = None,
+                 policy: Policy = "deny", **options) -> None:
+        super().__init__(jid, password, **options)
+        self.owner = self.resolve(owner) if owner else None
+        self.policy = policy
+        self._allowed = policy_check(policy)
+        self._rules: dict[tuple[provisioning.RuleRange, str], bool] = {}
+        self._questions: dict[str, str] = {}  # requester -> key of the question sent to the owner
+        stream = self._client.stream
+        stream.register_handler(Callback(
+            "isFriendRule iq", MatchXPath(f"{{jabber:client}}iq/{_RULE}"), self._on_rule_iq))
+        stream.register_handler(Callback(
+            "isFriendRule message", MatchXPath(f"{{jabber:client}}message/{_RULE}"), self._on_rule_message))
+
+    # --- deciding friend requests (network thread) ---------------------------
+
+    def _decide(self, requester: str) -> None:
+        if requester == self.owner:
+            self._accept(requester)
+            return
+        ruling = self._ruling(requester)
+        if ruling is None and self.owner is None:
+            ruling = self._allowed(requester)
+        if ruling is None:
+            self._ask_owner(requester)
+        elif ruling:
+            self._accept(requester)
+        else:
+            self._refuse(requester)
+
+    def _ruling(self, requester: str) -> bool | None:
+        """What the owner's earlier rules say about ``requester``, if anything."""
+        R = provisioning.RuleRange
+        for key in ((R.CALLER, requester), (R.DOMAIN, requester.split("@")[-1]), (R.ALL, "")):
+            if key in self._rules:
+                return self._rules[key]
+        return None
+
+    def _ask_owner(self, requester: str) -> None:
+        key = self._questions.setdefault(requester, secrets.token_hex(8))
+        question = provisioning.IsFriend(jid=self.jid, remote_jid=requester, key=key)
+        message = self._client.stream.make_message(mto=self.owner, mtype="normal")
+        message.xml.append(provisioning.build_is_friend(question))
+        message.send()
+
+    def _on_rule_iq(self, iq: Iq) -> None:
+        if iq["type"] != "set":
+            return
+        try:
+            self._apply_rule(iq["from"].bare, iq.xml.find(_RULE))
+        except ProtocolError as e:
+            send_error(iq, "modify", "bad-request", str(e))
+        except PermissionError as e:
+            send_error(iq, "auth", "forbidden", str(e))
+        else:
+            iq.reply().send()
+
+    def _on_rule_message(self, message: Message) -> None:
+        try:
+            self._apply_rule(message["from"].bare, message.xml.find(_RULE))
+        except (ProtocolError, PermissionError):
+            pass  # a message has nobody waiting for an error; the request stays pending
+
+    def _apply_rule(self, sender: str, element: ET.Element) -> None:
+        if sender != self.owner:
+            raise PermissionError(f"Only the owner of {self.jid} may answer its friend requests.")
+        rule = provisioning.parse_is_friend_rule(element)
+        if rule.jid.split("/")[0] != self.jid:
+            raise ProtocolError(f"This rule is for {rule.jid}, not for {self.jid}.")
+        scope = {provisioning.RuleRange.CALLER: rule.remote_jid,
+                 provisioning.RuleRange.DOMAIN: rule.remote_jid.split("@")[-1],
+                 provisioning.RuleRange.ALL: ""}[rule.range]
+        self._rules[(rule.range, scope)] = rule.result
+        roster = self._client.stream.client_roster
+        waiting = [jid for jid in roster if roster[jid]["pending_in"]]
+        for requester in {rule.remote_jid, *map(str, waiting)}:
+            ruling = self._ruling(requester)
+            if ruling is None or not roster[requester]["pending_in"]:
+                continue
+            self._questions.pop(requester, None)
+            if ruling:
+                self._accept(requester)
+            else:
+                self._refuse(requester)

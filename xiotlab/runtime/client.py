@@ -1,0 +1,215 @@
+"""One XMPP client connection: slixmpp, set up the lab's way, with typed errors and a trace.
+
+Everything here runs on the network loop. TLS is always on (STARTTLS, plain
+connections refused) and always verified: against the lab's CA, a CA file
+given by the user, or the system's trusted authorities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+import slixmpp
+from slixmpp.exceptions import IqError, IqTimeout
+
+from ..errors import (
+    AuthenticationFailed,
+    CannotConnect,
+    CertificateError,
+    Forbidden,
+    NotConnected,
+    StanzaError,
+    TimedOut,
+)
+from .loop import network
+from .trace import Trace
+
+log = logging.getLogger("xiotlab")
+
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to reach a server. ``host``/``port`` None: DNS, as any XMPP client does."""
+
+    host: str | None = None
+    port: int | None = None
+    ca_file: Path | None = None
+
+    def describe(self, domain: str) -> str:
+        return f"{self.host}:{self.port}" if self.host else f"{domain} (via DNS)"
+
+
+class _Stream(slixmpp.ClientXMPP):
+    """slixmpp's client with the lab's defaults: STARTTLS only, verified, nothing automatic."""
+
+    def __init__(self, jid: str, password: str, endpoint: Endpoint) -> None:
+        super().__init__(jid, password, loop=network.loop)
+        self.enable_direct_tls = False
+        self.enable_plaintext = False
+        self.enable_starttls = True
+        if endpoint.ca_file is not None:
+            self.ca_certs = Path(endpoint.ca_file)
+        # Friend requests are decided by the roles, never accepted blindly.
+        self.roster.auto_authorize = None
+        self.roster.auto_subscribe = False
+        self.register_plugin("xep_0030")  # service discovery
+        self.register_plugin("xep_0199")  # ping
+
+
+class XmppClient:
+    """A connection to an XMPP server as one account, with a :class:`Trace` of its stanzas."""
+
+    def __init__(self, jid: str, password: str, endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT,
+                 trace_size: int = 2000) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.trace = Trace(trace_size)
+        self.stream = _Stream(jid, password, endpoint)
+        self.stream.add_filter("out", self._trace_out)
+        self.stream.add_filter("in", self._trace_in)
+        self.online = False
+        self.stream.add_event_handler("disconnected", self._on_disconnected)
+
+    @property
+    def jid(self) -> slixmpp.JID:
+        return self.stream.boundjid
+
+    # --- connecting -------------------------------------------------------
+
+    async def connect(self, timeout: float | None = None) -> None:
+        """Connect, authenticate, bind, fetch the roster; raise a typed error on failure."""
+        timeout = self.timeout if timeout is None else timeout
+        outcome: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        def settle(result) -> None:
+            if not outcome.done():
+                outcome.set_result(result)
+
+        handlers = {
+            "session_start": lambda _: settle(None),
+            "failed_auth": lambda _: settle(self._auth_error()),
+            "connection_failed": lambda e: settle(self._connect_error(e)),
+            "ssl_invalid_chain": lambda e: settle(self._certificate_error(e)),
+            "disconnected": lambda e: settle(self._disconnect_error(e)),
+            "stream_error": lambda e: settle(CannotConnect(f"The server closed the stream: {e['text'] or e['condition']}.")),
+        }
+        for event, handler in handlers.items():
+            self.stream.add_event_handler(event, handler)
+        try:
+            self.stream.connect(self.endpoint.host, self.endpoint.port)
+            try:
+                error = await asyncio.wait_for(outcome, timeout)
+            except asyncio.TimeoutError:
+                error = TimedOut(
+                    f"{self.jid.bare} did not get online at {self.endpoint.describe(self.jid.domain)} within "
+                    f"{timeout:g} s. Is the server running there? Check host and port, or pass a longer timeout."
+                )
+            if error is None:
+                await self.stream.get_roster(timeout=timeout)
+                self.online = True
+                return
+            self._abandon()
+            raise error
+        finally:
+            for event, handler in handlers.items():
+                self.stream.del_event_handler(event, handler)
+
+    def _auth_error(self) -> AuthenticationFailed:
+        return AuthenticationFailed(
+            f"The server refused {self.jid.bare}: wrong account name or password. "
+            "For a lab account, leave the password out and pass `lab=` so the lab's own is used."
+        )
+
+    def _connect_error(self, reason) -> CannotConnect:
+        return CannotConnect(
+            f"Cannot connect to {self.endpoint.describe(self.jid.domain)} ({reason}). "
+            "Is the server running? For a lab, check `xiotlab server status`."
+        )
+
+    def _certificate_error(self, reason) -> CertificateError:
+        return CertificateError(
+            f"The server at {self.endpoint.describe(self.jid.domain)} presented a certificate that does not "
+            f"verify for {self.jid.domain!r} ({reason}). Give the right authority with `ca_file=` "
+            "(for a lab: `lab.ca_file`). Verification is never switched off."
+        )
+
+    def _disconnect_error(self, reason) -> CannotConnect:
+        if isinstance(reason, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(reason):
+            return self._certificate_error(reason)
+        return CannotConnect(
+            f"The connection to {self.endpoint.describe(self.jid.domain)} closed before {self.jid.bare} "
+            f"got online ({reason or 'no reason given'})."
+        )
+
+    def _abandon(self) -> None:
+        # Stop slixmpp's own reconnect loop: a failed start is reported, not retried forever.
+        self.stream.cancel_connection_attempt()
+        self.stream.abort()
+
+    async def disconnect(self, timeout: float | None = None) -> None:
+        """Say goodbye (unavailable presence, end of stream) and close."""
+        if not self.online and self.stream.transport is None:
+            return
+        self.online = False
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            await asyncio.wait_for(self.stream.disconnect(wait=min(timeout, 2.0)), timeout)
+        except asyncio.TimeoutError:
+            self._abandon()
+        self.stream.cancel_connection_attempt()
+
+    def _on_disconnected(self, _reason) -> None:
+        self.online = False
+
+    # --- sending ----------------------------------------------------------
+
+    def require_online(self) -> None:
+        if not self.online:
+            raise NotConnected(f"{self.jid.bare} is not online: call `start()` first.")
+
+    async def iq(self, iq: slixmpp.Iq, timeout: float | None = None) -> slixmpp.Iq:
+        """Send ``iq`` and return the answer; errors and silence become typed exceptions."""
+        self.require_online()
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            return await iq.send(timeout=timeout)
+        except IqTimeout:
+            raise TimedOut(f"{iq['to']} did not answer within {timeout:g} s.") from None
+        except IqError as e:
+            raise stanza_error(e.iq, iq["to"]) from None
+
+    # --- trace ------------------------------------------------------------
+
+    def _trace_out(self, stanza):
+        self.trace.record("out", stanza.xml)
+        return stanza
+
+    def _trace_in(self, stanza):
+        self.trace.record("in", stanza.xml)
+        return stanza
+
+
+def stanza_error(answer: slixmpp.Iq, peer) -> StanzaError | Forbidden:
+    """The typed exception for an error answer from ``peer``."""
+    condition = answer["error"]["condition"]
+    text = answer["error"]["text"]
+    detail = f": {text}" if text else ""
+    if condition in ("forbidden", "not-authorized"):
+        return Forbidden(f"{peer} refused the request ({condition}){detail}. Are you its friend or owner?")
+    return StanzaError(f"{peer} answered with an error ({condition}){detail}.", condition=condition, text=text)
+
+
+def send_error(iq: slixmpp.Iq, kind: str, condition: str, text: str) -> None:
+    """Answer ``iq`` with an XMPP error (``kind``: cancel, modify, auth, wait)."""
+    answer = iq.reply(clear=True)
+    answer["type"] = "error"
+    answer["error"]["type"] = kind
+    answer["error"]["condition"] = condition
+    answer["error"]["text"] = text
+    answer.send()

@@ -1,0 +1,146 @@
+"""The network thread: one asyncio loop per process that runs every XMPP client.
+
+Cells, scripts and widget callbacks run on other threads (and a Jupyter
+kernel runs its own loop); they reach the network loop through :func:`run`
+(blocking) or :func:`call` (awaitable from any loop). The pair of public
+methods every network operation has, ``x()`` and ``ax()``, is made by
+:func:`network_call` and :func:`blocking`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import functools
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+from ..errors import WrongThread
+
+T = TypeVar("T")
+THREAD_NAME = "xiotlab-network"
+
+
+class NetworkThread:
+    """A daemon thread running an asyncio loop forever, started on first use."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._loop.is_closed():
+                self._start()
+            return self._loop
+
+    def _start(self) -> None:
+        ready = threading.Event()
+        loop = asyncio.new_event_loop()
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=serve, name=THREAD_NAME, daemon=True)
+        self._thread.start()
+        ready.wait()
+
+    def is_current(self) -> bool:
+        """Whether the caller runs on the network thread."""
+        return self._thread is not None and threading.current_thread() is self._thread
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the network loop and wait for its result in this thread.
+
+        Interrupting the wait (Ctrl-C, a kernel interrupt) cancels the operation.
+        """
+        if self.is_current():
+            coro.close()
+            raise WrongThread(
+                "A blocking xiotlab call was made on the xiotlab network thread, inside a callback, "
+                "where it would wait for itself forever. Use the awaitable form (`await x.a<name>(...)`) "
+                "in an async callback instead."
+            )
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            future.cancel()
+            raise
+
+    async def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await ``coro`` on the network loop from any event loop."""
+        if self.is_current():
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Schedule ``fn(*args)`` on the network loop from any thread."""
+        if self.is_current():
+            fn(*args)
+        else:
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start ``coro`` on the network loop without waiting for it."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def shutdown(self) -> None:
+        """Stop the loop and join the thread; called at interpreter exit."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            if loop is None or loop.is_closed() or thread is None:
+                return
+
+            async def drain() -> None:
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+            if thread.is_alive():
+                try:
+                    asyncio.run_coroutine_threadsafe(drain(), loop).result(timeout=5)
+                except (concurrent.futures.TimeoutError, RuntimeError):
+                    pass
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(timeout=5)
+            if not loop.is_running():
+                loop.close()
+            self._loop = self._thread = None
+
+
+network = NetworkThread()
+atexit.register(network.shutdown)
+
+
+def network_call(afn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Make ``async def ax(...)`` run on the network loop, awaited from any loop."""
+
+    @functools.wraps(afn)
+    async def hop(*args: Any, **kwargs: Any) -> T:
+        return await network.call(afn(*args, **kwargs))
+
+    return hop
+
+
+def blocking(afn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    """The blocking twin of a :func:`network_call` method ``ax``: ``x = blocking(ax)``."""
+    inner = afn.__wrapped__
+    name = afn.__name__.removeprefix("a")
+
+    @functools.wraps(inner)
+    def call(*args: Any, **kwargs: Any) -> T:
+        return network.run(inner(*args, **kwargs))
+
+    call.__name__ = name
+    call.__qualname__ = afn.__qualname__.rsplit(".", 1)[0] + "." + name if "." in afn.__qualname__ else name
+    call.__doc__ = (inner.__doc__ or "").rstrip() + f"\n\nBlocking form; ``await {afn.__name__}(...)`` is the awaitable one."
+    return call

@@ -1,0 +1,42 @@
+"""A small observer list: widgets and user code follow live state through it.
+
+Callbacks run on the thread that made the change (usually the network
+thread); an exception in one is logged and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("xiotlab")
+
+
+class Observable:
+    """Mix-in: ``observe(callback)`` and ``unobserve(callback)``; ``_notify(*args)`` calls them."""
+
+    def __init__(self) -> None:
+        self._observers: list[Callable[..., Any]] = []
+        self._observers_lock = threading.Lock()
+
+    def observe(self, callback: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``callback`` on every change; returns it, so it can decorate a function."""
+        with self._observers_lock:
+            self._observers.append(callback)
+        return callback
+
+    def unobserve(self, callback: Callable[..., Any]) -> None:
+        """Stop calling ``callback``."""
+        with self._observers_lock:
+            self._observers.remove(callback)
+
+    def _notify(self, *args: Any) -> None:
+        with self._observers_lock:
+            observers = list(self._observers)
+        for callback in observers:
+            try:
+                callback(*args)
+            except Exception:
+                log.exception("an observer of %s raised", type(self).__name__)

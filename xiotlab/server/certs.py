@@ -1,0 +1,135 @@
+"""The lab's own certificate authority and the server certificate it signs.
+
+Clients verify the lab server against ``ca.pem`` like any other XMPP server,
+so TLS verification never has to be switched off. Keys are elliptic-curve
+(P-256): generating them takes milliseconds, which keeps a lab's start fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+CA_VALIDITY = dt.timedelta(days=3650)
+SERVER_VALIDITY = dt.timedelta(days=825)
+
+
+@dataclass(frozen=True)
+class CertificatePaths:
+    """Where a lab's certificate files are."""
+
+    ca: Path
+    server_certificate: Path
+    server_key: Path
+
+
+def ensure_certificates(directory: Path, domain: str) -> CertificatePaths:
+    """Create the CA and a server certificate for ``domain`` under ``directory`` unless valid ones exist."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    paths = CertificatePaths(
+        ca=directory / "ca.pem",
+        server_certificate=directory / "server.pem",
+        server_key=directory / "server-key.pem",
+    )
+    ca_key_path = directory / "ca-key.pem"
+    if not (paths.ca.exists() and ca_key_path.exists()):
+        ca_key, ca_cert = _new_ca()
+        _write_key(ca_key_path, ca_key)
+        _write_cert(paths.ca, ca_cert)
+        _remove(paths.server_certificate)
+    if not _server_certificate_fits(paths.server_certificate, domain):
+        ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
+        ca_cert = x509.load_pem_x509_certificate(paths.ca.read_bytes())
+        key, cert = _new_server_certificate(domain, ca_key, ca_cert)
+        _write_key(paths.server_key, key)
+        _write_cert(paths.server_certificate, cert)
+    return paths
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _new_ca():
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "xiotlab lab certificate authority")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now() - dt.timedelta(minutes=5))
+        .not_valid_after(_now() + CA_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _new_server_certificate(domain: str, ca_key, ca_cert):
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_now() - dt.timedelta(minutes=5))
+        .not_valid_after(_now() + SERVER_VALIDITY)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _server_certificate_fits(path: Path, domain: str) -> bool:
+    if not path.exists():
+        return False
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    fresh = cert.not_valid_after_utc - _now() > dt.timedelta(days=7)
+    return fresh and domain in names.get_values_for_type(x509.DNSName)
+
+
+def _write_key(path: Path, key) -> None:
+    data = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _write_cert(path: Path, cert) -> None:
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)

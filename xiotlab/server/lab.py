@@ -1,0 +1,301 @@
+"""``LabServer``: a private XMPP server that the lab starts, owns and stops.
+
+Two kinds of lab:
+
+- ephemeral (``LabServer()``): state in a temporary directory, removed at
+  ``stop()``; the server dies with the Python process that started it;
+- persistent (``LabServer(home, detach=True)``, what ``xiotlab server start``
+  runs): state under a lab home, the server outlives the process, and any
+  process of the same user joins it with ``LabServer.running()``.
+
+A lab home holds everything: ``lab.json`` (where the server listens), the
+Prosody configuration, store and log, the certificate authority, and
+``accounts.json`` with the generated passwords (mode 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import weakref
+from pathlib import Path
+
+from ..errors import LabAlreadyRunning, LabHomeNotWritable, LabNotRunning, PortInUse
+from . import prosody
+from .accounts import AccountBook, Credentials, check_name, write_prosody_account
+from .certs import ensure_certificates
+
+DEFAULT_DOMAIN = "xiotlab.localhost"
+DEFAULT_HOST = "127.0.0.1"
+_EPHEMERAL_PREFIX = "xiotlab-lab-"
+
+
+def default_home() -> Path:
+    """The persistent lab's home: ``$XIOTLAB_HOME``, else ``~/.xiotlab``."""
+    return Path(os.environ.get("XIOTLAB_HOME") or Path.home() / ".xiotlab")
+
+
+class LabServer:
+    """A private Prosody on loopback with its own certificate authority and accounts.
+
+    >>> with LabServer() as lab:                      # doctest: +SKIP
+    ...     alice = lab.account("alice")              # Credentials(jid='alice@xiotlab.localhost', ...)
+
+    Parameters
+    ----------
+    home:
+        State directory. ``None``: a temporary one, removed at ``stop()``.
+    domain:
+        The XMPP domain of the lab's accounts.
+    host, port:
+        Where the server listens; loopback and a free port by default.
+    detach:
+        Keep the server running after this Python process ends (needs ``home``).
+    """
+
+    def __init__(
+        self,
+        home: str | os.PathLike | None = None,
+        *,
+        domain: str = DEFAULT_DOMAIN,
+        host: str = DEFAULT_HOST,
+        port: int | None = None,
+        detach: bool = False,
+    ) -> None:
+        if detach and home is None:
+            raise ValueError("A detached lab outlives this process and needs a `home` to keep its state in.")
+        self._ephemeral = home is None
+        self.home: Path | None = None if home is None else Path(home).expanduser().resolve()
+        self.domain = domain
+        self.host = host
+        self.port = port
+        self._requested_port = port
+        self._detach = detach
+        self._process: subprocess.Popen | None = None
+        self._pid: int | None = None
+        self._started_here = False
+        self._lock = threading.Lock()
+        self._finalizer: weakref.finalize | None = None
+
+    # --- joining a running lab ----------------------------------------------
+
+    @classmethod
+    def running(cls, home: str | os.PathLike | None = None) -> LabServer:
+        """The lab already running under ``home`` (default: ``$XIOTLAB_HOME`` or ``~/.xiotlab``).
+
+        Raises LabNotRunning, saying how to start one, if none runs there.
+        """
+        home = Path(home).expanduser().resolve() if home is not None else default_home().resolve()
+        state = _read_state(home)
+        if not state or not prosody.pid_is_prosody(state["pid"], prosody.ServerFiles(home).config):
+            raise LabNotRunning(
+                f"No lab server runs under {home}. Start one with `xiotlab server start`"
+                + ("" if home == default_home().resolve() else f" (with XIOTLAB_HOME={home})")
+                + ", or use an ephemeral one: `LabServer().start()`."
+            )
+        lab = cls(home, domain=state["domain"], host=state["host"], port=state["port"])
+        lab._pid = state["pid"]
+        return lab
+
+    # --- life cycle ---------------------------------------------------------
+
+    def start(self) -> LabServer:
+        """Start the server and return once it accepts connections (well within a second)."""
+        with self._lock:
+            if self.is_running:
+                return self
+            self._prepare_home()
+            files = prosody.ServerFiles(self.home)
+            self._refuse_if_running(files)
+            certs = ensure_certificates(self.home / "certs", self.domain)
+            for attempt in range(3):
+                self.port = self._requested_port or prosody.free_port(self.host)
+                if self._requested_port:
+                    prosody.check_port_free(self.host, self.port)
+                files.config.write_text(
+                    prosody.render_config(
+                        files, domain=self.domain, host=self.host, port=self.port,
+                        certificate=certs.server_certificate, key=certs.server_key,
+                    )
+                )
+                process = prosody.launch(files, tied_to_this_process=not self._detach)
+                try:
+                    prosody.wait_until_listening(process, files, self.host, self.port)
+                    break
+                except PortInUse:
+                    # A free port chosen by us can be grabbed before Prosody binds it: pick again.
+                    if self._requested_port or attempt == 2:
+                        raise
+            self._process, self._pid, self._started_here = process, process.pid, True
+            self._write_state()
+            if not self._detach:
+                self._finalizer = weakref.finalize(self, _cleanup, process, self.home, self._ephemeral)
+            return self
+
+    def stop(self) -> None:
+        """Stop the server; an ephemeral lab's state is removed. Safe to call twice."""
+        with self._lock:
+            if self._finalizer is not None:
+                self._finalizer()  # stops our process and removes an ephemeral home
+                self._finalizer = None
+            elif self._process is not None:
+                prosody.stop(self._process)
+            elif self._pid is not None:
+                prosody.stop_pid(self._pid)
+            if self.home is not None and not self._ephemeral:
+                (self.home / "lab.json").unlink(missing_ok=True)
+            self._process = None
+            self._pid = None
+
+    def __enter__(self) -> LabServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        # Leaving a `with` block stops only what this object started, not a lab it joined.
+        if self._started_here:
+            self.stop()
+
+    # --- state --------------------------------------------------------------
+
+    @property
+    def is_running(self) -> bool:
+        """Whether the server process is alive."""
+        if self._process is not None:
+            return self._process.poll() is None
+        return self._pid is not None and prosody.pid_is_prosody(self._pid)
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._pid if self.is_running else None
+
+    @property
+    def ca_file(self) -> Path:
+        """The lab's certificate authority: give it to any TLS client that talks to the lab."""
+        return self._need_home() / "certs" / "ca.pem"
+
+    def status(self) -> dict:
+        """Where the lab runs and what it holds, as a plain dict (no passwords)."""
+        return {
+            "running": self.is_running,
+            "domain": self.domain,
+            "host": self.host,
+            "port": self.port,
+            "pid": self.pid,
+            "home": str(self.home) if self.home else None,
+            "accounts": self.accounts() if self.home else [],
+        }
+
+    # --- accounts -----------------------------------------------------------
+
+    def account(self, name: str) -> Credentials:
+        """The credentials of account ``name`` (``"lamp"`` or ``"lamp@<domain>"``), created if new.
+
+        The password is generated, kept in the lab home (0600) and never printed.
+        """
+        local = self._local_name(name)
+        book = AccountBook(self._need_home() / "accounts.json")
+        data = prosody.ServerFiles(self.home).data
+        password = book.get_or_create(
+            local, lambda n, p: write_prosody_account(data, self.domain, n, p)
+        )
+        return Credentials(f"{local}@{self.domain}", password)
+
+    def accounts(self) -> list[str]:
+        """The JIDs of every account this lab created."""
+        return [f"{n}@{self.domain}" for n in AccountBook(self._need_home() / "accounts.json").names()]
+
+    def password_of(self, jid: str) -> str | None:
+        """The stored password of a lab account, or None if the lab did not create it."""
+        try:
+            local = self._local_name(jid)
+        except ValueError:
+            return None
+        return AccountBook(self._need_home() / "accounts.json").password(local)
+
+    def _local_name(self, name: str) -> str:
+        local, _, domain = name.partition("@")
+        if domain and domain.split("/")[0] != self.domain:
+            raise ValueError(f"{name!r} is not on this lab's domain {self.domain!r}.")
+        return check_name(local)
+
+    # --- internals ----------------------------------------------------------
+
+    def _need_home(self) -> Path:
+        if self.home is None:
+            raise LabNotRunning("This ephemeral lab has not been started yet: call `start()` first.")
+        return self.home
+
+    def _prepare_home(self) -> None:
+        if self.home is None:
+            _sweep_abandoned_homes()
+            self.home = Path(tempfile.mkdtemp(prefix=_EPHEMERAL_PREFIX))
+        try:
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (self.home / "data").mkdir(mode=0o700, exist_ok=True)
+            probe = self.home / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as e:
+            raise LabHomeNotWritable(
+                f"The lab home {self.home} cannot be written ({e.strerror}): choose another with "
+                "`home=...` or XIOTLAB_HOME, or fix its permissions."
+            ) from None
+
+    def _refuse_if_running(self, files: prosody.ServerFiles) -> None:
+        state = _read_state(self.home)
+        if state and prosody.pid_is_prosody(state["pid"], files.config):
+            raise LabAlreadyRunning(
+                f"A lab server already runs under {self.home} (pid {state['pid']}, port {state['port']}). "
+                "Join it with `LabServer.running()`, or stop it first with `xiotlab server stop`."
+            )
+
+    def _write_state(self) -> None:
+        state = {
+            "domain": self.domain, "host": self.host, "port": self.port, "pid": self._pid,
+            "owner_pid": None if self._detach else os.getpid(), "started": time.time(),
+        }
+        (self.home / "lab.json").write_text(json.dumps(state, indent=1))
+
+    def __repr__(self) -> str:
+        where = f"{self.host}:{self.port}" if self.port else self.host
+        kind = "ephemeral" if self._ephemeral else f"home={str(self.home)!r}"
+        return f"<LabServer {self.domain} on {where}, {'running' if self.is_running else 'stopped'}, {kind}>"
+
+
+def _read_state(home: Path) -> dict | None:
+    try:
+        return json.loads((home / "lab.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _cleanup(process: subprocess.Popen, home: Path, ephemeral: bool) -> None:
+    prosody.stop(process)
+    if ephemeral:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _sweep_abandoned_homes() -> None:
+    """Remove ephemeral homes whose Python process was killed before it could clean up."""
+    for home in Path(tempfile.gettempdir()).glob(_EPHEMERAL_PREFIX + "*"):
+        state = _read_state(home)
+        owner = state and state.get("owner_pid")
+        if owner and not _pid_alive(owner) and not prosody.pid_is_prosody(state["pid"]):
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
