@@ -58,7 +58,7 @@ class ServerFiles:
 
 def find_prosody() -> str:
     """The path of the ``prosody`` executable; ProsodyNotInstalled names the install command."""
-    path = shutil.which("prosody") or (os.path.exists("/usr/bin/prosody") and "/usr/bin/prosody")
+    path = shutil.which("prosody")
     if not path:
         raise ProsodyNotInstalled(
             f"Prosody, the XMPP server the lab runs, is not installed. Install it with "

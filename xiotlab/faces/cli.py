@@ -1,0 +1,105 @@
+"""The ``xiotlab`` command: run the persistent lab server and manage its accounts.
+
+    xiotlab server start      run a lab in the background under the lab home
+    xiotlab server status     where it listens, which accounts it has
+    xiotlab server stop       stop it
+    xiotlab account add NAME  create an account (its password stays in the lab home)
+    xiotlab account list      list the accounts
+
+The lab home is ``$XIOTLAB_HOME`` or ``~/.xiotlab``; ``--home`` overrides it.
+Kernels and scripts join the running lab with ``LabServer.running()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..errors import LabNotRunning, XiotlabError
+from ..server import DEFAULT_DOMAIN, LabServer, default_home
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except (XiotlabError, ValueError) as e:
+        print(f"xiotlab: {e}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xiotlab", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", help=f"lab home (default: $XIOTLAB_HOME or {default_home()})")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="{server,account}")
+
+    server = commands.add_parser("server", help="start, stop or inspect the persistent lab server")
+    server_commands = server.add_subparsers(required=True, metavar="{start,stop,status}")
+    start = server_commands.add_parser("start", help="run the lab server in the background")
+    start.add_argument("--port", type=int, help="port to listen on (default: a free one)")
+    start.add_argument("--domain", default=DEFAULT_DOMAIN, help="XMPP domain of the lab (default: %(default)s)")
+    start.set_defaults(run=_server_start)
+    server_commands.add_parser("stop", help="stop the lab server").set_defaults(run=_server_stop)
+    status = server_commands.add_parser("status", help="show where the lab runs")
+    status.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    status.set_defaults(run=_server_status)
+
+    account = commands.add_parser("account", help="manage the lab's accounts")
+    account_commands = account.add_subparsers(required=True, metavar="{add,list}")
+    add = account_commands.add_parser("add", help="create an account (the password is never printed)")
+    add.add_argument("name", nargs="+", help="account name(s), e.g. lamp alice")
+    add.set_defaults(run=_account_add)
+    account_commands.add_parser("list", help="list the accounts").set_defaults(run=_account_list)
+    return parser
+
+
+def _home(args) -> str:
+    return args.home or str(default_home())
+
+
+def _server_start(args) -> None:
+    lab = LabServer(_home(args), domain=args.domain, port=args.port, detach=True).start()
+    print(f"lab {lab.domain} running on {lab.host}:{lab.port} (pid {lab.pid}), home {lab.home}")
+    print("join it from Python with `LabServer.running()`; stop it with `xiotlab server stop`")
+
+
+def _server_stop(args) -> None:
+    try:
+        lab = LabServer.running(_home(args))
+    except LabNotRunning:
+        print(f"no lab server runs under {_home(args)}")
+        return
+    lab.stop()
+    print(f"stopped the lab server under {lab.home}")
+
+
+def _server_status(args) -> int:
+    try:
+        status = LabServer.running(_home(args)).status()
+    except LabNotRunning as e:
+        status = {"running": False, "home": _home(args), "message": str(e)}
+    if args.json:
+        print(json.dumps(status, indent=1))
+    elif status["running"]:
+        print(f"running: {status['domain']} on {status['host']}:{status['port']} (pid {status['pid']})")
+        print(f"home: {status['home']}")
+        print(f"accounts: {', '.join(status['accounts']) or 'none'}")
+    else:
+        print(status["message"])
+    return 0 if status["running"] else 3
+
+
+def _account_add(args) -> None:
+    lab = LabServer.running(_home(args))
+    for name in args.name:
+        print(f"{lab.account(name).jid} (password kept in {lab.home / 'accounts.json'})")
+
+
+def _account_list(args) -> None:
+    for jid in LabServer.running(_home(args)).accounts():
+        print(jid)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
