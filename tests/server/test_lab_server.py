@@ -9,8 +9,10 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -95,10 +97,16 @@ def test_home_that_cannot_be_written(tmp_path):
         LabServer(blocker / "home").start()
 
 
+def _ephemeral_homes() -> set:
+    return set(Path(tempfile.gettempdir()).glob("xiotlab-lab-*"))
+
+
 def test_missing_prosody_names_the_install_command(monkeypatch):
+    before = _ephemeral_homes()
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ProsodyNotInstalled, match="apt-get install prosody"):
         LabServer().start()
+    assert _ephemeral_homes() <= before, "a failed start left its temporary home behind"
 
 
 def test_second_lab_on_the_same_home_is_refused_and_running_joins_it(tmp_path):

@@ -110,32 +110,42 @@ class LabServer:
             if self.is_running:
                 return self
             self._prepare_home()
-            files = prosody.ServerFiles(self.home)
-            self._refuse_if_running(files)
-            certs = ensure_certificates(self.home / "certs", self.domain)
-            for attempt in range(3):
-                self.port = self._requested_port or prosody.free_port(self.host)
-                if self._requested_port:
-                    prosody.check_port_free(self.host, self.port)
-                files.config.write_text(
-                    prosody.render_config(
-                        files, domain=self.domain, host=self.host, port=self.port,
-                        certificate=certs.server_certificate, key=certs.server_key,
-                    )
-                )
-                process = prosody.launch(files, tied_to_this_process=not self._detach)
-                try:
-                    prosody.wait_until_listening(process, files, self.host, self.port)
-                    break
-                except PortInUse:
-                    # A free port chosen by us can be grabbed before Prosody binds it: pick again.
-                    if self._requested_port or attempt == 2:
-                        raise
+            try:
+                process = self._launch()
+            except BaseException:
+                if self._ephemeral:  # a failed ephemeral start leaves nothing behind
+                    shutil.rmtree(self.home, ignore_errors=True)
+                    self.home = None
+                raise
             self._process, self._pid, self._started_here = process, process.pid, True
             self._write_state()
             if not self._detach:
                 self._finalizer = weakref.finalize(self, _cleanup, process, self.home, self._ephemeral)
             return self
+
+    def _launch(self) -> subprocess.Popen:
+        files = prosody.ServerFiles(self.home)
+        self._refuse_if_running(files)
+        certs = ensure_certificates(self.home / "certs", self.domain)
+        for attempt in range(3):
+            self.port = self._requested_port or prosody.free_port(self.host)
+            if self._requested_port:
+                prosody.check_port_free(self.host, self.port)
+            files.config.write_text(
+                prosody.render_config(
+                    files, domain=self.domain, host=self.host, port=self.port,
+                    certificate=certs.server_certificate, key=certs.server_key,
+                )
+            )
+            process = prosody.launch(files, tied_to_this_process=not self._detach)
+            try:
+                prosody.wait_until_listening(process, files, self.host, self.port)
+                return process
+            except PortInUse:
+                # A free port chosen by us can be grabbed before Prosody binds it: pick again.
+                if self._requested_port or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         """Stop the server; an ephemeral lab's state is removed. Safe to call twice."""
