@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 
 import pytest
 
+from xiotlab import Owner
 from xiotlab.errors import WrongThread
 from xiotlab.runtime import blocking, network, network_call
 
@@ -77,3 +82,31 @@ def test_interrupting_a_blocking_wait_cancels_the_operation():
     with pytest.raises(KeyboardInterrupt):
         forever()
     assert cancelled.wait(5)
+
+
+def test_exiting_without_stop_closes_cleanly(lab, name):
+    """A script that forgets stop(): it exits promptly and quietly, and its friends see it go offline."""
+    watcher = Owner(name("watcher"), lab=lab, timeout=5).start()
+    credentials = lab.account(name("forgetful"))
+    code = textwrap.dedent(f"""
+        import sys
+        from xiotlab import Thing
+        thing = Thing({credentials.jid!r}, {credentials.password!r}, host={lab.host!r}, port={lab.port},
+                      ca_file={str(lab.ca_file)!r}, policy="accept", timeout=5).start()
+        print("online", flush=True)
+        sys.stdin.readline()
+    """)
+    try:
+        child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "online"
+        watcher.befriend(credentials.jid)
+        _, stderr = child.communicate("\n", timeout=15)
+        assert child.returncode == 0
+        assert "Task was destroyed" not in stderr and "Traceback" not in stderr, stderr
+        deadline = time.monotonic() + 5
+        while watcher.roster[credentials.jid].online and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not watcher.roster[credentials.jid].online
+    finally:
+        watcher.stop()

@@ -8,8 +8,10 @@ given by the user, or the system's trusted authorities.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import ssl
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,8 @@ from .trace import Trace
 log = logging.getLogger("xiotlab")
 
 DEFAULT_TIMEOUT = 10.0
+
+_live: weakref.WeakSet[XmppClient] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class XmppClient:
         self.stream.add_filter("in", self._trace_in)
         self.online = False
         self.stream.add_event_handler("disconnected", self._on_disconnected)
+        _live.add(self)
 
     @property
     def jid(self) -> slixmpp.JID:
@@ -193,6 +198,23 @@ class XmppClient:
     def _trace_in(self, stanza):
         self.trace.record("in", stanza.xml)
         return stanza
+
+
+@atexit.register
+def _say_goodbye() -> None:
+    """At interpreter exit, close every connection still open before the network thread stops.
+
+    Registered after the network thread's own exit hook, so it runs before it.
+    """
+    clients = [c for c in list(_live) if c.online]
+    if clients and network.loop.is_running():
+        async def close_all() -> None:
+            await asyncio.gather(*(c.disconnect(timeout=2.0) for c in clients), return_exceptions=True)
+
+        try:
+            network.submit(close_all()).result(timeout=3)
+        except Exception:  # exiting anyway: never block the interpreter's exit on a goodbye
+            log.debug("closing connections at exit failed", exc_info=True)
 
 
 def stanza_error(answer: slixmpp.Iq, peer) -> StanzaError | Forbidden:
