@@ -16,6 +16,7 @@ trouble. Each message says what went wrong and what to do about it.
     │   │   └── CertificateError
     │   ├── AuthenticationFailed
     │   ├── NotConnected
+    │   ├── Offline
     │   ├── TimedOut             (also a builtin TimeoutError)
     │   ├── Rejected
     │   ├── Forbidden
@@ -86,6 +87,10 @@ class NotConnected(XmppError):
     """The client is not online; call ``start()`` first."""
 
 
+class Offline(XmppError):
+    """The peer is not online, or not a friend (so its presence, and address, are unknown)."""
+
+
 class TimedOut(XmppError, TimeoutError):
     """An answer did not arrive within the stated timeout."""
 
@@ -102,13 +107,17 @@ class StanzaError(XmppError):
     """A peer answered with an XMPP error.
 
     ``condition`` is the defined condition (``item-not-found``, ...), ``text``
-    the peer's human-readable explanation, if any.
+    the peer's human-readable explanation, ``kind`` the error type. Raised by a
+    request handler, it is sent back as the error answer, ``details`` included.
     """
 
-    def __init__(self, message: str, *, condition: str = "", text: str = "") -> None:
+    def __init__(self, message: str, *, condition: str = "undefined-condition", text: str = "",
+                 kind: str = "cancel", details: tuple = ()) -> None:
         super().__init__(message)
         self.condition = condition
-        self.text = text
+        self.text = text or message
+        self.kind = kind  # the XMPP error type: cancel, modify, auth or wait
+        self.details = tuple(details)  # application elements that go inside <error/>
 
 
 class ParameterError(StanzaError, ValueError):

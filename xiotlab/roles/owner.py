@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 from slixmpp import Message
 from slixmpp.xmlstream.handler import Callback
@@ -14,6 +15,9 @@ from ..protocol.namespaces import PROVISIONING_OWNER
 from ..runtime import blocking, network_call
 from .friendship import FriendRequest, FriendRequests, rule_range
 from .participant import Participant
+from .readout import Readout
+from .reading import SensorClient
+from .stream import DEFAULT_BUFFER, Stream
 
 _QUESTION = f"{{{PROVISIONING_OWNER}}}isFriend"
 
@@ -35,8 +39,41 @@ class Owner(Participant):
     def __init__(self, jid: str, password: str | None = None, **options) -> None:
         super().__init__(jid, password, **options)
         self.requests = FriendRequests()
+        self._sensors = SensorClient(self)
         self._client.stream.register_handler(Callback(
             "isFriend question", MatchXPath(f"{{jabber:client}}message/{_QUESTION}"), self._on_question))
+
+    # --- sensor data ------------------------------------------------------
+
+    @network_call
+    async def aread(self, jid: str, fields=None, categories=None, start: dt.datetime | None = None,
+                    end: dt.datetime | None = None, timeout: float | None = None) -> Readout:
+        """Read friend ``jid``'s sensors and return the :class:`Readout`.
+
+        ``fields``: a name or names (default all); ``categories``: ``"momentary"``, ``"status"``,
+        ``"historical"``, ... (default all); ``start``/``end``: only values stamped between them,
+        which asks for history.
+        """
+        self._require_online()
+        return await self._sensors.read(jid, fields, categories, start, end, self._timeout(timeout))
+
+    @network_call
+    async def asubscribe(self, jid: str, fields=None, *, categories=None, min_interval=None, max_interval=None,
+                         change=None, buffer: int = DEFAULT_BUFFER, timeout: float | None = None) -> Stream:
+        """Subscribe to friend ``jid``'s values as they change; returns a live :class:`Stream`.
+
+        ``fields``: a name or names (default all). ``change``: the least change that fires an
+        event, one number for every field or a dict by name (default: any change).
+        ``min_interval``/``max_interval``: seconds (or timedelta) between events at least / at
+        most; past ``max_interval`` the thing sends a fresh readout. ``buffer``: how many values
+        the stream keeps for you before it drops the oldest.
+        """
+        self._require_online()
+        return await self._sensors.subscribe(jid, fields, categories, min_interval, max_interval, change, buffer,
+                                             self._timeout(timeout))
+
+    read = blocking(aread)
+    subscribe = blocking(asubscribe)
 
     # --- requests (network thread) ------------------------------------------
 

@@ -241,6 +241,9 @@ class Participant:
     async def _on_online(self) -> None:
         """Hook for roles: called on the network loop once online."""
 
+    def _timeout(self, timeout: float | None) -> float:
+        return self.timeout if timeout is None else timeout
+
     def _require_online(self) -> None:
         if not self.online:
             raise NotConnected(f"{self.jid} is not online: call `start()` first.")

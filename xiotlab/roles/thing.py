@@ -9,6 +9,7 @@ requests to come. A thing without an owner follows its ``policy``.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import xml.etree.ElementTree as ET
 
@@ -16,12 +17,16 @@ from slixmpp import Iq, Message
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from ..errors import ProtocolError
+from ..errors import Forbidden, ProtocolError
 from ..protocol import provisioning
 from ..protocol.namespaces import PROVISIONING_OWNER
 from ..runtime.client import send_error
 from .friendship import Policy, policy_check
+from ..protocol.values import Field, QoS
+from ..runtime import network
 from .participant import Participant
+from .sensing import SensorService
+from .sensors import DEFAULT_HISTORY, value_type
 
 _RULE = f"{{{PROVISIONING_OWNER}}}isFriendRule"
 
@@ -39,14 +44,24 @@ class Thing(Participant):
     policy:
         Without an owner: ``"deny"`` (the default), ``"accept"``, or a list of allowed
         JIDs and domains.
+    history_size:
+        How many values each field keeps for historical readouts.
 
-    >>> with Thing("lamp", owner="alice", lab=lab) as lamp:    # doctest: +SKIP
-    ...     lamp.set_status("warming up")
+    >>> thermometer = Thing("thermometer", owner="alice", lab=lab)     # doctest: +SKIP
+    >>> @thermometer.sensor("temperature", unit="°C", decimals=1)
+    ... def temperature():
+    ...     return 21.5
+    >>> thermometer.start()
+    >>> thermometer.report(temperature=21.7)                          # pushed to subscribers
     """
 
     def __init__(self, jid: str, password: str | None = None, *, owner: str | None = None,
-                 policy: Policy = "deny", **options) -> None:
+                 policy: Policy = "deny", history_size: int = DEFAULT_HISTORY, **options) -> None:
         super().__init__(jid, password, **options)
+        self._sensing = SensorService(self, history_size)
+        disco = self._client.stream.plugin["xep_0030"]
+        for namespace in SensorService.namespaces:
+            disco.add_feature(namespace)
         self.owner = self.resolve(owner) if owner else None
         self.policy = policy
         self._allowed = policy_check(policy)
@@ -57,6 +72,58 @@ class Thing(Participant):
             "isFriendRule iq", MatchXPath(f"{{jabber:client}}iq/{_RULE}"), self._on_rule_iq))
         stream.register_handler(Callback(
             "isFriendRule message", MatchXPath(f"{{jabber:client}}message/{_RULE}"), self._on_rule_message))
+
+    # --- sensors ----------------------------------------------------------
+
+    def sensor(self, name: str, *, unit: str | None = None, type=None, decimals: int | None = None,
+               category="momentary", qos: QoS | None = None, enum_type: str | None = None):
+        """Declare sensor field ``name``; decorate the function that returns its current value.
+
+        ``type``: a :class:`ValueType` (or ``float``, ``int``, ``bool``, ``str``); by default the
+        type of each value. ``category``: ``"momentary"`` (default), ``"peak"``, ``"status"``,
+        ``"computed"``, ``"identity"``, or several of them. The function is called at every
+        readout and poll; it may be a coroutine function. Declaring a name again replaces it.
+        """
+        meta = dict(unit=unit, type=value_type(type), decimals=decimals, categories=category, enum_type=enum_type)
+        if qos is not None:
+            meta["qos"] = qos
+
+        def declare(read):
+            self._sensing.sensors.declare(name, read, **meta)
+            return read
+
+        self._sensing.sensors.declare(name, None, **meta)
+        return declare
+
+    @property
+    def sensors(self) -> list[str]:
+        """The names of the declared and reported fields."""
+        return [s.name for s in self._sensing.sensors]
+
+    def report(self, timestamp: dt.datetime | None = None, **values) -> list[Field]:
+        """Push new values (``report(temperature=21.4, humidity=40)``) to history and subscribers.
+
+        Returns at once, from any thread; a bad value raises here, in the caller.
+        """
+        sensors = self._sensing.sensors
+        fields = [sensors.get(name).field(value, timestamp) for name, value in values.items()]
+        network.call_soon(self._sensing.report, fields)
+        return fields
+
+    def history(self, name: str) -> list[Field]:
+        """The kept values of field ``name``, oldest first."""
+        if name not in self._sensing.sensors:
+            raise KeyError(f"{self.jid} has no field {name!r}; its fields: {self.sensors}")
+        return list(self._sensing.sensors.get(name).history)
+
+    def _check_reader(self, sender) -> None:
+        """Raise Forbidden unless ``sender`` is the owner or a friend (network thread)."""
+        bare = sender.bare
+        if bare == self.owner:
+            return
+        contact = self.roster.get(bare)
+        if contact is None or contact.subscription not in ("from", "both"):
+            raise Forbidden(f"Only friends of {self.jid} may read it: send it a friend request first.")
 
     # --- deciding friend requests (network thread) ---------------------------
 

@@ -15,8 +15,13 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable, Iterable
+
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
 
 from ..errors import (
     AuthenticationFailed,
@@ -24,6 +29,7 @@ from ..errors import (
     CertificateError,
     Forbidden,
     NotConnected,
+    ProtocolError,
     StanzaError,
     TimedOut,
 )
@@ -33,6 +39,8 @@ from .trace import Trace
 log = logging.getLogger("xiotlab")
 
 DEFAULT_TIMEOUT = 10.0
+
+Handler = Callable[[slixmpp.JID, ET.Element], Awaitable[Iterable[ET.Element] | None]]
 
 _live: weakref.WeakSet[XmppClient] = weakref.WeakSet()
 
@@ -189,6 +197,41 @@ class XmppClient:
         except IqError as e:
             raise stanza_error(e.iq, iq["to"]) from None
 
+    # --- serving requests ---------------------------------------------------
+
+    def serve(self, namespaces: Iterable[str], local: str, handler: Handler, types: tuple[str, ...] = ("get", "set")) -> None:
+        """Answer iqs carrying ``<local>`` in any of ``namespaces`` with ``await handler(sender, element)``.
+
+        The handler returns the result's payload elements (or None for an empty result);
+        it runs as a task of its own, so a slow one holds up no other request. Typed
+        errors become XMPP errors: Forbidden → forbidden, ProtocolError → bad-request,
+        StanzaError → its condition, anything else → internal-server-error (and a log line).
+        """
+        for ns in namespaces:
+            tag = f"{{{ns}}}{local}"
+            self.stream.register_handler(Callback(
+                f"serve {tag}", MatchXPath(f"{{jabber:client}}iq/{tag}"),
+                lambda iq, tag=tag: iq["type"] in types and asyncio.ensure_future(
+                    self._answer(iq, iq.xml.find(tag), handler)),
+            ))
+
+    async def _answer(self, iq: slixmpp.Iq, element: ET.Element, handler: Handler) -> None:
+        try:
+            payload = await handler(iq["from"], element)
+        except Forbidden as e:
+            send_error(iq, "auth", "forbidden", str(e))
+        except ProtocolError as e:
+            send_error(iq, "modify", "bad-request", str(e))
+        except StanzaError as e:
+            send_error(iq, e.kind, e.condition, e.text, e.details)
+        except Exception:
+            log.exception("answering %s from %s failed", element.tag, iq["from"])
+            send_error(iq, "wait", "internal-server-error", "The device failed while answering; see its log.")
+        else:
+            answer = iq.reply(clear=True)
+            answer.xml.extend(payload or ())
+            answer.send()
+
     # --- trace ------------------------------------------------------------
 
     def _trace_out(self, stanza):
@@ -227,11 +270,12 @@ def stanza_error(answer: slixmpp.Iq, peer) -> StanzaError | Forbidden:
     return StanzaError(f"{peer} answered with an error ({condition}){detail}.", condition=condition, text=text)
 
 
-def send_error(iq: slixmpp.Iq, kind: str, condition: str, text: str) -> None:
-    """Answer ``iq`` with an XMPP error (``kind``: cancel, modify, auth, wait)."""
+def send_error(iq: slixmpp.Iq, kind: str, condition: str, text: str, details: Iterable[ET.Element] = ()) -> None:
+    """Answer ``iq`` with an XMPP error (``kind``: cancel, modify, auth, wait), plus application ``details``."""
     answer = iq.reply(clear=True)
     answer["type"] = "error"
     answer["error"]["type"] = kind
     answer["error"]["condition"] = condition
     answer["error"]["text"] = text
+    answer["error"].xml.extend(details)
     answer.send()

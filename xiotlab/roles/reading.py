@@ -1,0 +1,255 @@
+"""The owner's side of sensor data: readouts and event subscriptions, in the dialect a thing speaks.
+
+Requests go to the thing's full JID (a bare JID would be answered by its
+server), so the thing must be a friend and online. Which dialect to use comes
+from the thing's service discovery: the current namespace if it has it, else
+an older alias, else the legacy XEP-0323 one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from slixmpp import Message, Presence
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from ..errors import Offline, ProtocolError, StanzaError, TimedOut
+from ..protocol import events, legacy_sensordata, sensordata
+from ..protocol.namespaces import LEGACY_SENSOR_DATA
+from ..protocol.values import Category, Duration, Field, ReadoutError
+from ..runtime import network
+from .readout import Readout
+from .sensors import categories_of
+from .stream import Stream
+
+if TYPE_CHECKING:
+    from .owner import Owner
+
+PREFERENCE = (*sensordata.NAMESPACES, LEGACY_SENSOR_DATA)
+
+
+class _Collector:
+    """Gathers the fragments of one readout until the thing says it is done."""
+
+    def __init__(self) -> None:
+        self.fields: list[Field] = []
+        self.errors: list[ReadoutError] = []
+        self.done = asyncio.get_running_loop().create_future()
+
+    def add(self, response: sensordata.ReadoutResponse) -> None:
+        self.fields.extend(response.fields)
+        self.errors.extend(response.errors)
+        if response.done:
+            self.finish()
+
+    def finish(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+class SensorClient:
+    """Reads and subscribes to things for one owner."""
+
+    def __init__(self, owner: Owner) -> None:
+        self.owner = owner
+        self._client = owner._client
+        self._dialects: dict[str, str] = {}
+        self._readouts: dict[tuple[str, str], _Collector] = {}
+        self._streams: dict[tuple[str, str], Stream] = {}
+        # Plain numbers: unique per owner as the specification asks, and valid legacy seqnr values.
+        self._ids = (str(n) for n in itertools.count(1))
+        stream = self._client.stream
+        for ns in sensordata.NAMESPACES:
+            for local in ("resp", "done"):
+                stream.register_handler(Callback(
+                    f"sensor data {local} {ns}", MatchXPath(f"{{jabber:client}}message/{{{ns}}}{local}"),
+                    self._on_message))
+        for local in ("fields", "failure", "started"):
+            stream.register_handler(Callback(
+                f"legacy sensor data {local}", MatchXPath(f"{{jabber:client}}message/{{{LEGACY_SENSOR_DATA}}}{local}"),
+                self._on_legacy_message))
+        stream.add_event_handler("presence_unavailable", self._thing_left)
+        stream.add_event_handler("disconnected", lambda _: self._end_all("the owner went offline"))
+
+    # --- where and how ------------------------------------------------------
+
+    def target(self, jid: str) -> str:
+        """The full JID of friend ``jid`` while it is online; Offline otherwise."""
+        bare = self.owner.resolve(jid)
+        contact = self.owner.roster.get(bare)
+        if contact is None or not contact.online:
+            why = "is not your friend" if contact is None or contact.subscription not in ("to", "both") else "is offline"
+            raise Offline(f"{bare} {why}: only friends that are online can be read (see `roster`).")
+        return f"{bare}/{contact.resources[0]}"
+
+    async def dialect(self, full_jid: str, timeout: float) -> str:
+        """The sensor data namespace to use with ``full_jid``, from its service discovery (cached)."""
+        if full_jid not in self._dialects:
+            disco = self._client.stream.plugin["xep_0030"]
+            try:
+                info = await disco.get_info(jid=full_jid, timeout=timeout)
+                features = set(info["disco_info"]["features"])
+            except Exception:
+                features = set()  # no discovery: assume the current dialect
+            self._dialects[full_jid] = next((ns for ns in PREFERENCE if ns in features), PREFERENCE[0])
+        return self._dialects[full_jid]
+
+    # --- readout ----------------------------------------------------------
+
+    async def read(self, jid: str, fields: Iterable[str] | str | None, categories, start: dt.datetime | None,
+                   end: dt.datetime | None, timeout: float) -> Readout:
+        full = self.target(jid)
+        ns = await self.dialect(full, timeout)
+        request = sensordata.ReadoutRequest(
+            id=next(self._ids), categories=categories_of(categories) or Category.ALL,
+            fields=_names(fields), from_time=_aware(start), to_time=_aware(end), namespace=ns,
+        )
+        collector = _Collector()
+        key = (full, request.id)
+        self._readouts[key] = collector
+        try:
+            if ns == LEGACY_SENSOR_DATA:
+                payload = legacy_sensordata.build_request(request)
+            else:
+                payload = sensordata.build_request(request, ns=ns)
+            answer = await self._iq(full, "get", payload, timeout)
+            self._first_answer(answer, collector)
+            try:
+                await asyncio.wait_for(asyncio.shield(collector.done), timeout)
+            except asyncio.TimeoutError:
+                raise TimedOut(f"{full} started the readout but did not finish it within {timeout:g} s.") from None
+        finally:
+            self._readouts.pop(key, None)
+        return Readout(full.split("/")[0], collector.fields, collector.errors, ns)
+
+    def _first_answer(self, answer: ET.Element | None, collector: _Collector) -> None:
+        """The iq result: all the data, or word that it follows in messages."""
+        if answer is None:
+            collector.finish()
+            return
+        if answer.tag.endswith("}resp"):
+            collector.add(sensordata.parse_response(answer))
+        elif answer.tag.endswith("}started") or answer.tag.endswith("}accepted"):
+            pass  # the data follows in messages
+        else:
+            raise ProtocolError(f"Unexpected answer to a readout: <{answer.tag}>.")
+
+    async def _iq(self, full: str, kind: str, payload: ET.Element, timeout: float) -> ET.Element | None:
+        iq = self._client.stream.make_iq(ito=full, itype=kind)
+        iq.xml.append(payload)
+        answer = await self._client.iq(iq, timeout)
+        return next(iter(answer.xml), None)
+
+    def _on_message(self, message: Message) -> None:
+        sender = message["from"]
+        for element in message.xml:
+            if not element.tag.startswith("{urn:") or element.tag.endswith("}no-store"):
+                continue
+            try:
+                parsed = sensordata.parse(element)
+            except ProtocolError:
+                continue
+            if isinstance(parsed, sensordata.ReadoutResponse):
+                stream = self._streams.get((sender.bare, parsed.id))
+                if stream is not None:
+                    stream.push(parsed.fields)
+                    continue
+            collector = self._readouts.get((sender.full, parsed.id))
+            if collector is not None:
+                if isinstance(parsed, sensordata.ReadoutResponse):
+                    collector.add(parsed)
+                elif isinstance(parsed, sensordata.Done):
+                    collector.finish()
+
+    def _on_legacy_message(self, message: Message) -> None:
+        sender = message["from"]
+        for element in message.xml:
+            try:
+                parsed = legacy_sensordata.parse(element)
+            except ProtocolError:
+                continue
+            collector = self._readouts.get((sender.full, getattr(parsed, "id", None)))
+            if collector is not None and isinstance(parsed, sensordata.ReadoutResponse):
+                collector.add(parsed)
+
+    # --- subscriptions ------------------------------------------------------
+
+    async def subscribe(self, jid: str, fields, categories, min_interval, max_interval, change, buffer: int,
+                        timeout: float) -> Stream:
+        full = self.target(jid)
+        sd_ns = await self.dialect(full, timeout)
+        if sd_ns == LEGACY_SENSOR_DATA:
+            raise StanzaError(f"{full} speaks only the legacy dialect, which has no event subscriptions.",
+                              condition="feature-not-implemented")
+        ns = events.events_namespace(sd_ns)
+        subscription = events.Subscription(
+            id=next(self._ids), categories=categories_of(categories) or Category.ALL,
+            fields=_triggers(fields, change), min_interval=_duration(min_interval),
+            max_interval=_duration(max_interval), namespace=ns,
+        )
+        bare = full.split("/")[0]
+        stream = Stream(bare, subscription.id, buffer=buffer,
+                        unsubscribe=lambda: network.submit(self._unsubscribe(full, subscription.id, ns)))
+        self._streams[(bare, subscription.id)] = stream
+        try:
+            await self._iq(full, "set", events.build_subscribe(subscription, ns=ns), timeout)
+        except BaseException:
+            self._streams.pop((bare, subscription.id), None)
+            raise
+        stream.observe(lambda batch, s=stream: s.ended and self._streams.pop((bare, s.id), None))
+        return stream
+
+    async def _unsubscribe(self, full: str, subscription_id: str, ns: str) -> None:
+        self._streams.pop((full.split("/")[0], subscription_id), None)
+        if self.owner.online:
+            try:
+                await self._iq(full, "set", events.build_unsubscribe(subscription_id, ns=ns), self.owner.timeout)
+            except Exception:
+                pass  # the thing may be gone already; the stream ends anyway
+
+    def _thing_left(self, presence: Presence) -> None:
+        bare = presence["from"].bare
+        self._dialects.pop(presence["from"].full, None)
+        for (thing, _), stream in list(self._streams.items()):
+            if thing == bare:
+                stream.end(f"{bare} went offline")
+
+    def _end_all(self, reason: str) -> None:
+        for stream in list(self._streams.values()):
+            stream.end(reason)
+        self._streams.clear()
+
+
+def _names(fields) -> tuple[str, ...]:
+    if fields is None:
+        return ()
+    return (fields,) if isinstance(fields, str) else tuple(fields)
+
+
+def _triggers(fields, change) -> tuple[events.FieldTrigger, ...]:
+    names = _names(fields)
+    if isinstance(change, dict):
+        names = names or tuple(change)
+        return tuple(events.FieldTrigger(n, by=change.get(n)) for n in names)
+    return tuple(events.FieldTrigger(n, by=change) for n in names)
+
+
+def _duration(value) -> Duration | None:
+    if value is None or isinstance(value, Duration):
+        return value
+    if isinstance(value, dt.timedelta):
+        return Duration.from_timedelta(value)
+    return Duration.from_timedelta(dt.timedelta(seconds=float(value)))
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.astimezone()  # a naive datetime is local time, as Python means it
+    return value
+

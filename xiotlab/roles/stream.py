@@ -1,0 +1,147 @@
+"""``Stream``: the live values of one event subscription, as an owner receives them.
+
+Values arrive on the network thread and wait in a bounded buffer; when it
+is full the oldest go, and ``dropped`` counts them. Consume a stream by
+iterating it (``for field in stream``, or ``async for`` on any event loop),
+or with callbacks (``stream.on_data(fn)``, called with each batch on the
+network thread). It ends when closed, when the thing goes offline or drops
+the subscription; ``ended`` and ``end_reason`` say when and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..protocol.values import Field
+from ..runtime import Observable
+from .readout import fields_frame
+
+DEFAULT_BUFFER = 100_000
+
+
+class Stream(Observable):
+    """Live sensor values from ``thing``, subscription ``id``."""
+
+    def __init__(self, thing: str, subscription_id: str, *, buffer: int = DEFAULT_BUFFER,
+                 unsubscribe: Callable[[], Any] | None = None) -> None:
+        super().__init__()
+        self.thing = thing
+        self.id = subscription_id
+        self._buffer: collections.deque[Field] = collections.deque(maxlen=buffer)
+        self._history_size = buffer
+        self._received: collections.deque[Field] = collections.deque(maxlen=buffer)
+        self.dropped = 0
+        self.count = 0
+        self.end_reason: str | None = None
+        self._ready = threading.Condition()
+        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self._unsubscribe = unsubscribe
+
+    # --- feeding (network thread) -------------------------------------------
+
+    def push(self, fields: Iterable[Field]) -> None:
+        """Add a batch of values that arrived; wake readers and call callbacks."""
+        fields = list(fields)
+        if not fields or self.ended:
+            return
+        with self._ready:
+            overflow = len(self._buffer) + len(fields) - self._buffer.maxlen
+            if overflow > 0:
+                self.dropped += overflow
+            self._buffer.extend(fields)
+            self._received.extend(fields)
+            self.count += len(fields)
+            self._ready.notify_all()
+        self._wake_async()
+        self._notify(fields)
+
+    def end(self, reason: str) -> None:
+        """Mark the stream ended (once) and wake every reader."""
+        with self._ready:
+            if self.end_reason is not None:
+                return
+            self.end_reason = reason
+            self._ready.notify_all()
+        self._wake_async()
+        self._notify([])
+
+    def _wake_async(self) -> None:
+        waiters, self._async_waiters = self._async_waiters, []
+        for loop, future in waiters:
+            loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(None))
+
+    # --- consuming ----------------------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        return self.end_reason is not None
+
+    def on_data(self, callback: Callable[[list[Field]], Any]) -> Callable[[list[Field]], Any]:
+        """Call ``callback(batch)`` with each batch of new values (an empty batch when the stream ends)."""
+        return self.observe(callback)
+
+    def get(self, timeout: float | None = None) -> Field | None:
+        """The next value, waiting up to ``timeout`` seconds; None if the stream ended or time ran out."""
+        with self._ready:
+            if not self._ready.wait_for(lambda: self._buffer or self.ended, timeout):
+                return None
+            return self._buffer.popleft() if self._buffer else None
+
+    def drain(self) -> list[Field]:
+        """Every value waiting in the buffer, without waiting."""
+        with self._ready:
+            values = list(self._buffer)
+            self._buffer.clear()
+        return values
+
+    def __iter__(self):
+        while True:
+            field = self.get()
+            if field is None:
+                return
+            yield field
+
+    def __aiter__(self):
+        return self._aiterate()
+
+    async def _aiterate(self):
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._ready:
+                if self._buffer:
+                    field = self._buffer.popleft()
+                elif self.ended:
+                    return
+                else:
+                    field = None
+                    waiter = loop.create_future()
+                    self._async_waiters.append((loop, waiter))
+            if field is not None:
+                yield field
+            else:
+                await waiter
+
+    def to_dataframe(self):
+        """Every value received so far (up to the buffer size), as pandas in long form."""
+        return fields_frame(self.thing, list(self._received))
+
+    def close(self) -> None:
+        """Unsubscribe and end the stream. Safe to call twice."""
+        if not self.ended and self._unsubscribe is not None:
+            self._unsubscribe()
+        self.end("closed")
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = f"ended ({self.end_reason})" if self.ended else "live"
+        return (f"<Stream {self.id} from {self.thing}: {state}, {self.count} values received, "
+                f"{len(self._buffer)} waiting, {self.dropped} dropped>")
