@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from xiotlab import LabServer
+from xiotlab.roles import Participant
 
 
 @pytest.fixture(scope="session")
@@ -26,15 +27,19 @@ def name():
 def online(lab):
     """Start participants on the session lab, and stop them all when the test ends.
 
-    ``online(Thing, "lamp", owner=...)`` returns the started participant.
+    ``online(Thing, "lamp", owner=...)`` returns the started participant;
+    ``online(thing)`` starts one already made (to declare its sensors first).
     """
     started = []
 
-    def start(kind, jid, *args, **kwargs):
-        kwargs.setdefault("lab", lab)
-        kwargs.setdefault("timeout", 5)
-        participant = kind(jid, *args, **kwargs).start()
-        started.append(participant)
+    def start(kind, jid=None, *args, **kwargs):
+        if isinstance(kind, Participant):
+            participant = kind
+        else:
+            kwargs.setdefault("lab", lab)
+            kwargs.setdefault("timeout", 5)
+            participant = kind(jid, *args, **kwargs)
+        started.append(participant.start())
         return participant
 
     yield start

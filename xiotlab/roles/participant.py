@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from slixmpp import JID, Presence
@@ -194,6 +195,27 @@ class Participant:
 
     befriend = blocking(abefriend)
     unfriend = blocking(aunfriend)
+
+    # --- raw stanzas, for exploring the protocols ---------------------------
+
+    @network_call
+    async def asend_iq(self, to: str, payload: ET.Element | str, type: str = "get",
+                       timeout: float | None = None) -> ET.Element | None:
+        """Send an iq of ``type`` carrying ``payload`` (an Element or XML text) and return the answer's payload.
+
+        Devices answer at their full JID (``name@domain/resource``); a bare JID is answered by
+        its server. An error answer raises :class:`~xiotlab.errors.Forbidden` or
+        :class:`~xiotlab.errors.StanzaError`; silence raises :class:`~xiotlab.errors.TimedOut`.
+        """
+        self._require_online()
+        if type not in ("get", "set"):
+            raise ValueError(f"type={type!r}: an iq request is 'get' or 'set'.")
+        iq = self._client.stream.make_iq(ito=to, itype=type)
+        iq.xml.append(ET.fromstring(payload) if isinstance(payload, str) else payload)
+        answer = await self._client.iq(iq, self._timeout(timeout))
+        return next(iter(answer.xml), None)
+
+    send_iq = blocking(asend_iq)
 
     # --- events from the network thread ------------------------------------
 

@@ -70,7 +70,7 @@ class SensorClient:
                 stream.register_handler(Callback(
                     f"sensor data {local} {ns}", MatchXPath(f"{{jabber:client}}message/{{{ns}}}{local}"),
                     self._on_message))
-        for local in ("fields", "failure", "started"):
+        for local in ("fields", "failure", "started", "done"):
             stream.register_handler(Callback(
                 f"legacy sensor data {local}", MatchXPath(f"{{jabber:client}}message/{{{LEGACY_SENSOR_DATA}}}{local}"),
                 self._on_legacy_message))
@@ -141,10 +141,7 @@ class SensorClient:
             raise ProtocolError(f"Unexpected answer to a readout: <{answer.tag}>.")
 
     async def _iq(self, full: str, kind: str, payload: ET.Element, timeout: float) -> ET.Element | None:
-        iq = self._client.stream.make_iq(ito=full, itype=kind)
-        iq.xml.append(payload)
-        answer = await self._client.iq(iq, timeout)
-        return next(iter(answer.xml), None)
+        return await self.owner.asend_iq(full, payload, kind, timeout)
 
     def _on_message(self, message: Message) -> None:
         sender = message["from"]
@@ -175,8 +172,12 @@ class SensorClient:
             except ProtocolError:
                 continue
             collector = self._readouts.get((sender.full, getattr(parsed, "id", None)))
-            if collector is not None and isinstance(parsed, sensordata.ReadoutResponse):
+            if collector is None:
+                continue
+            if isinstance(parsed, sensordata.ReadoutResponse):
                 collector.add(parsed)
+            elif isinstance(parsed, sensordata.Done):
+                collector.finish()
 
     # --- subscriptions ------------------------------------------------------
 

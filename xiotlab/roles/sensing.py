@@ -10,15 +10,20 @@ messages.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from slixmpp import JID, Presence
 
-from ..protocol import events, sensordata
+from ..errors import StanzaError
+from ..protocol import events, legacy_sensordata, sensordata
+from ..protocol.namespaces import LEGACY_SENSOR_DATA
 from ..protocol.values import Field
+from ..runtime import network
 from .sensors import Sensors
-from .subscriptions import SubscriptionEngine
+from .subscriptions import FIELDS_PER_MESSAGE, SubscriptionEngine, chunked
 
 if TYPE_CHECKING:
     from .thing import Thing
@@ -29,22 +34,42 @@ NO_STORE = "{urn:xmpp:hints}no-store"
 class SensorService:
     """Serves one thing's sensors: readouts, subscriptions, pushed values."""
 
-    namespaces = (*sensordata.NAMESPACES, *events.NAMESPACES)
+    namespaces = (*sensordata.NAMESPACES, *events.NAMESPACES, LEGACY_SENSOR_DATA)
 
     def __init__(self, thing: Thing, history_size: int) -> None:
         self.thing = thing
         self.sensors = Sensors(history_size)
         self.subscriptions = SubscriptionEngine(self._send, self.sensors.read)
+        self._incoming: list[Field] = []
+        self._incoming_lock = threading.Lock()
+        self._drain_pending = False
         client = thing._client
-        client.serve(sensordata.NAMESPACES, "req", self._readout, types=("get",))
-        client.serve(sensordata.NAMESPACES, "cancel", self._cancel, types=("set",))
+        client.serve(sensordata.NAMESPACES, "req", self._readout)
+        client.serve(sensordata.NAMESPACES, "cancel", self._cancel)
         client.serve(events.NAMESPACES, "subscribe", self._subscribe)
         client.serve(events.NAMESPACES, "unsubscribe", self._unsubscribe)
+        client.serve((LEGACY_SENSOR_DATA,), "req", self._legacy_readout)
+        client.serve((LEGACY_SENSOR_DATA,), "cancel", self._legacy_cancel)
         client.stream.add_event_handler("presence_unavailable", self._subscriber_left)
         client.stream.add_event_handler("disconnected", lambda _: self.subscriptions.clear())
 
     def report(self, fields: list[Field]) -> None:
-        """Keep reported values and pass them to the subscriptions (network thread)."""
+        """Take reported values from any thread; they reach history and subscriptions on the network loop.
+
+        Reports arriving while one hop to the loop is pending ride along with it,
+        so a thread reporting as fast as it can costs one wake-up per loop turn.
+        """
+        with self._incoming_lock:
+            self._incoming.extend(fields)
+            if self._drain_pending:
+                return
+            self._drain_pending = True
+        network.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        with self._incoming_lock:
+            fields, self._incoming = self._incoming, []
+            self._drain_pending = False
         self.sensors.record(fields)
         self.subscriptions.report(fields)
 
@@ -55,10 +80,9 @@ class SensorService:
         request = sensordata.parse_request(element)
         fields, errors = await self.sensors.read(request)
         ns = request.namespace
-        if len(fields) + len(errors) <= sensordata.MAX_RESPONSE_ITEMS:
+        if len(fields) + len(errors) <= FIELDS_PER_MESSAGE:
             return [sensordata.build_response(request.id, fields, errors, ns=ns)]
-        limit = sensordata.MAX_RESPONSE_ITEMS
-        chunks = [fields[i:i + limit] for i in range(0, len(fields), limit)]
+        chunks = chunked(fields)
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
             self._send(sender.full, [sensordata.build_response(
@@ -78,8 +102,29 @@ class SensorService:
 
     async def _unsubscribe(self, sender: JID, element: ET.Element):
         self.thing._check_reader(sender)
-        self.subscriptions.remove(sender.full, events.parse_unsubscribe(element).id)
+        subscription_id = events.parse_unsubscribe(element).id
+        if not self.subscriptions.remove(sender.full, subscription_id):
+            raise StanzaError(f"No subscription {subscription_id!r} from {sender.full}.", condition="item-not-found")
         return None
+
+    async def _legacy_readout(self, sender: JID, element: ET.Element):
+        """XEP-0323 (v0.2, as slixmpp's plugin speaks it): accept, then the data in messages."""
+        self.thing._check_reader(sender)
+        request = legacy_sensordata.parse_request(element)
+        fields, errors = await self.sensors.read(request)
+        chunks = chunked(fields) or [[]]
+        payloads = [legacy_sensordata.build_fields(request.id, chunk, done=not errors and i == len(chunks) - 1)
+                    for i, chunk in enumerate(chunks)]
+        if errors:
+            payloads.append(legacy_sensordata.build_failure(request.id, errors))
+        # After the iq result, which the caller sends when this returns.
+        asyncio.get_running_loop().call_soon(self._send, sender.full, payloads, True)
+        return [legacy_sensordata.build_accepted(request.id)]
+
+    async def _legacy_cancel(self, sender: JID, element: ET.Element):
+        self.thing._check_reader(sender)
+        cancel = legacy_sensordata.parse(element)
+        return [legacy_sensordata.build_cancelled(cancel.id)]
 
     # --- events -----------------------------------------------------------
 

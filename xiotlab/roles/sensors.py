@@ -79,23 +79,24 @@ class Sensor:
 
     def field(self, value: object, timestamp: dt.datetime | None = None, qos: QoS | None = None) -> Field:
         """A :class:`Field` of this sensor with ``value``; raises TypeError/ValueError for a bad value."""
+        vtype = self.type
+        if vtype is None and self.unit is not None and _is_number(value):
+            vtype = ValueType.QUANTITY  # a number with a unit is a physical quantity, whatever its Python type
+        quantity = vtype is ValueType.QUANTITY or (vtype is None and isinstance(value, float))
         return Field(
-            self.name, value, type=self.type, timestamp=timestamp or dt.datetime.now(UTC),
-            unit=self.unit if self._is_quantity(value) else None,
-            decimals=self.decimals if self._is_quantity(value) else None,
+            self.name, float(value) if vtype is ValueType.QUANTITY and _is_number(value) else value,
+            type=vtype, timestamp=timestamp or dt.datetime.now(UTC),
+            unit=self.unit if quantity else None, decimals=self.decimals if quantity else None,
             enum_type=self.enum_type, categories=self.categories, qos=self.qos if qos is None else qos,
-        )
-
-    def _is_quantity(self, value: object) -> bool:
-        if self.type is not None:
-            return self.type is ValueType.QUANTITY
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and (
-            self.unit is not None or isinstance(value, float)
         )
 
     @property
     def latest(self) -> Field | None:
         return self.history[-1] if self.history else None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 class Sensors:

@@ -23,6 +23,12 @@ from ..protocol.values import Field, ReadoutError, ValueType
 log = logging.getLogger("xiotlab")
 
 MAX_PENDING = 100_000  # values waiting for one subscriber; beyond, the oldest are dropped
+# Least time between two events of one subscription: values reported meanwhile share a message.
+# A few milliseconds keep latency low and turn thousands of reports a second into ~200 messages.
+BATCH_WINDOW = 0.005
+# Values per message. Servers cap stanza size (Prosody: 256 kB, and it closes the stream of
+# whoever sends more); a thousand fields stay well under it, at about 80 kB.
+FIELDS_PER_MESSAGE = 1000
 
 Send = Callable[[str, list], None]  # (subscriber full JID, payload elements)
 Read = Callable[[sensordata.ReadoutRequest], Awaitable[tuple[list[Field], list[ReadoutError]]]]
@@ -65,6 +71,11 @@ class Active:
         if fired:
             self.reference[field.name] = field.value
         return fired
+
+
+def chunked(fields: list[Field]) -> list[list[Field]]:
+    """``fields`` in pieces small enough for one message each."""
+    return [fields[i:i + FIELDS_PER_MESSAGE] for i in range(0, len(fields), FIELDS_PER_MESSAGE)]
 
 
 def _seconds(duration) -> float | None:
@@ -134,7 +145,8 @@ class SubscriptionEngine:
         if active.flush is not None:
             return  # one is due already; the new values go with it
         loop = asyncio.get_running_loop()
-        wait = (_seconds(active.spec.min_interval) or 0.0) - (time.monotonic() - active.last_sent)
+        spacing = max(_seconds(active.spec.min_interval) or 0.0, BATCH_WINDOW)
+        wait = spacing - (time.monotonic() - active.last_sent)
         if wait > 0:
             active.flush = loop.call_later(wait, self._flush, active)
         else:
@@ -152,8 +164,7 @@ class SubscriptionEngine:
     def _emit(self, active: Active, fields: list[Field], errors: list[ReadoutError]) -> None:
         if (active.subscriber, active.spec.id) not in self._active:
             return
-        limit = sensordata.MAX_RESPONSE_ITEMS
-        chunks = [fields[i:i + limit] for i in range(0, len(fields), limit)] or [[]]
+        chunks = chunked(fields) or [[]]
         payloads = [
             events.build_event(active.spec.id, chunk, errors if last else (), more=not last, ns=active.spec.namespace)
             for last, chunk in ((i == len(chunks) - 1, c) for i, c in enumerate(chunks))

@@ -23,7 +23,6 @@ from ..protocol.namespaces import PROVISIONING_OWNER
 from ..runtime.client import send_error
 from .friendship import Policy, policy_check
 from ..protocol.values import Field, QoS
-from ..runtime import network
 from .participant import Participant
 from .sensing import SensorService
 from .sensors import DEFAULT_HISTORY, value_type
@@ -106,8 +105,13 @@ class Thing(Participant):
         Returns at once, from any thread; a bad value raises here, in the caller.
         """
         sensors = self._sensing.sensors
-        fields = [sensors.get(name).field(value, timestamp) for name, value in values.items()]
-        network.call_soon(self._sensing.report, fields)
+        fields = []
+        for name, value in values.items():
+            try:
+                fields.append(sensors.get(name).field(value, timestamp))
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"report({name}={value!r}): {e}") from None
+        self._sensing.report(fields)
         return fields
 
     def history(self, name: str) -> list[Field]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
 import ssl
 import weakref
@@ -128,6 +129,7 @@ class XmppClient:
                 self.online = True
                 return
             self._abandon()
+            await self._stop_send_loop()
             raise error
         finally:
             for event, handler in handlers.items():
@@ -176,6 +178,17 @@ class XmppClient:
         except asyncio.TimeoutError:
             self._abandon()
         self.stream.cancel_connection_attempt()
+        await self._stop_send_loop()
+
+    async def _stop_send_loop(self) -> None:
+        # slixmpp leaves its send loop waiting after a disconnect and cancels it only when the
+        # stream is garbage collected, which asyncio reports as a task destroyed while pending.
+        # End it here; the next connect() starts a fresh one.
+        sender = self.stream._run_out_filters
+        if sender is not None and not sender.done():
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
 
     def _on_disconnected(self, _reason) -> None:
         self.online = False

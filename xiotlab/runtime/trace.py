@@ -10,7 +10,6 @@ import collections
 import copy
 import datetime as dt
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 
 from slixmpp.xmlstream.tostring import tostring
 
@@ -22,40 +21,61 @@ REDACTED = "[redacted]"
 _SASL_PAYLOADS = {"auth", "challenge", "response", "success"}
 
 
-@dataclass(frozen=True)
 class TraceEntry:
-    """One stanza on the wire: ``direction`` is ``"out"`` or ``"in"``."""
+    """One stanza on the wire: ``direction`` is ``"out"`` or ``"in"``.
 
-    direction: str
-    time: dt.datetime
-    peer: str
-    tag: str
-    namespaces: tuple[str, ...]
-    xml: str
+    The XML text is made when first asked for: most stanzas of a busy stream
+    are never looked at, and serializing each would cost more than sending it.
+    """
+
+    __slots__ = ("direction", "time", "peer", "tag", "namespaces", "weight", "_element", "_xml")
+
+    def __init__(self, direction: str, element: ET.Element) -> None:
+        self.direction = direction
+        self.time = dt.datetime.now(dt.timezone.utc)
+        self.peer = element.get("to" if direction == "out" else "from", "")
+        self.tag = _local(element.tag)
+        self.namespaces = tuple(sorted({_namespace(child.tag) for child in element} - {""}))
+        # Two levels deep approximates the size of an IoT payload (a resp of many timestamps).
+        self.weight = 1 + sum(1 + len(child) for child in element)
+        self._element: ET.Element | None = redacted(element)
+        self._xml: str | None = None
+
+    @property
+    def xml(self) -> str:
+        """The stanza as XML text, secrets redacted."""
+        if self._xml is None:
+            self._xml, self._element = tostring(self._element), None
+        return self._xml
 
     def __str__(self) -> str:
         arrow = "→" if self.direction == "out" else "←"
         return f"{self.time:%H:%M:%S.%f} {arrow} {self.peer or '(server)'} {self.xml}"
 
+    def __repr__(self) -> str:
+        return f"<TraceEntry {self.direction} {self.tag} {self.peer or '(server)'} {self.time:%H:%M:%S.%f}>"
+
 
 class Trace(Observable):
-    """A bounded record of a client's stanzas, oldest first; observers get each new entry."""
+    """A bounded record of a client's stanzas, oldest first; observers get each new entry.
 
-    def __init__(self, maxlen: int = 2000) -> None:
+    At most ``maxlen`` stanzas, and at most ``max_weight`` elements in all, are
+    kept: a stream of large event messages pushes old entries out sooner.
+    """
+
+    def __init__(self, maxlen: int = 2000, max_weight: int = 200_000) -> None:
         super().__init__()
-        self.entries: collections.deque[TraceEntry] = collections.deque(maxlen=maxlen)
+        self.entries: collections.deque[TraceEntry] = collections.deque()
+        self.maxlen = maxlen
+        self.max_weight = max_weight
+        self._weight = 0
 
     def record(self, direction: str, element: ET.Element) -> TraceEntry:
-        peer = element.get("to" if direction == "out" else "from", "")
-        entry = TraceEntry(
-            direction=direction,
-            time=dt.datetime.now(dt.timezone.utc),
-            peer=peer,
-            tag=_local(element.tag),
-            namespaces=tuple(sorted({_namespace(child.tag) for child in element} - {""})),
-            xml=tostring(redacted(element)),
-        )
+        entry = TraceEntry(direction, element)
         self.entries.append(entry)
+        self._weight += entry.weight
+        while len(self.entries) > self.maxlen or (self._weight > self.max_weight and len(self.entries) > 1):
+            self._weight -= self.entries.popleft().weight
         self._notify(entry)
         return entry
 
@@ -67,9 +87,10 @@ class Trace(Observable):
 
     def clear(self) -> None:
         self.entries.clear()
+        self._weight = 0
 
     def __repr__(self) -> str:
-        return f"<Trace of {len(self.entries)} stanzas (at most {self.entries.maxlen})>"
+        return f"<Trace of {len(self.entries)} stanzas (at most {self.maxlen})>"
 
 
 def redacted(element: ET.Element) -> ET.Element:
@@ -77,7 +98,8 @@ def redacted(element: ET.Element) -> ET.Element:
     secret_sasl = (
         _namespace(element.tag) == SASL and _local(element.tag) in _SASL_PAYLOADS and bool(element.text)
     )
-    passwords = [e for e in element.iter() if _local(e.tag) == "password" and e.text]
+    # Passwords travel only in iqs (registration, legacy auth); big messages need no search.
+    passwords = [e for e in element.iter() if _local(e.tag) == "password" and e.text] if _local(element.tag) == "iq" else []
     if not secret_sasl and not passwords:
         return element
     clone = copy.deepcopy(element)
