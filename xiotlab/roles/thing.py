@@ -58,9 +58,6 @@ class Thing(Participant):
                  policy: Policy = "deny", history_size: int = DEFAULT_HISTORY, **options) -> None:
         super().__init__(jid, password, **options)
         self._sensing = SensorService(self, history_size)
-        disco = self._client.stream.plugin["xep_0030"]
-        for namespace in SensorService.namespaces:
-            disco.add_feature(namespace)
         self.owner = self.resolve(owner) if owner else None
         self.policy = policy
         self._allowed = policy_check(policy)
@@ -71,6 +68,12 @@ class Thing(Participant):
             "isFriendRule iq", MatchXPath(f"{{jabber:client}}iq/{_RULE}"), self._on_rule_iq))
         stream.register_handler(Callback(
             "isFriendRule message", MatchXPath(f"{{jabber:client}}message/{_RULE}"), self._on_rule_message))
+
+    async def _on_online(self) -> None:
+        # Discovery data is kept per full JID, known only once bound: declare the features now.
+        disco = self._client.stream.plugin["xep_0030"]
+        for namespace in SensorService.namespaces:
+            disco.add_feature(namespace, jid=self._client.jid)
 
     # --- sensors ----------------------------------------------------------
 
