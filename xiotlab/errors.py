@@ -125,10 +125,11 @@ class ParameterError(StanzaError, ValueError):
 
     ``parameter`` names it, ``text`` says why (this is what travels in the
     ``paramError`` element), ``condition`` is the stanza error condition it
-    goes with (``bad-request`` or ``item-not-found``). A thing raises it from
-    validation before its handlers run; an owner receives it when a device
-    refused a set. ``others`` holds further ``(parameter, text)`` pairs when a
-    device named more than one.
+    goes with (``bad-request`` or ``item-not-found``) and ``kind`` follows from
+    it unless given. A thing raises it from validation before its handlers
+    run (the control module puts the ``paramError`` into ``details``); an owner
+    receives it when a device refused a set. ``others`` holds further
+    ``(parameter, text)`` pairs when a device named more than one.
     """
 
     def __init__(
@@ -137,15 +138,20 @@ class ParameterError(StanzaError, ValueError):
         text: str,
         *,
         condition: str = "bad-request",
+        kind: str = "",
         hint: str = "",
         others: tuple[tuple[str, str], ...] = (),
+        details: tuple = (),
     ) -> None:
+        text = text or "the parameter was refused"
         message = f"control parameter {parameter!r}: {text}"
         if hint:
             message += f"; {hint}"
-        super().__init__(message, condition=condition, text=text)
+        # Error types as XEP-0325 tabulates them for these conditions.
+        kind = kind or ("modify" if condition == "bad-request" else "wait" if condition == "conflict" else "cancel")
+        super().__init__(message, condition=condition, text=text, kind=kind, details=details)
         self.parameter = parameter
-        self.others = others
+        self.others = tuple(others)
 
 
 # --- data and usage ---------------------------------------------------------

@@ -63,6 +63,8 @@ __all__ = [
     "MAX_DECIMALS",
     "infer_type",
     "check_xml_text",
+    "check_localization",
+    "as_utc",
     "parse_boolean",
     "format_boolean",
     "parse_integer",
@@ -94,8 +96,8 @@ Enough for the smallest double (4.9e-324) with all its digits; a hostile
 ``1e-999999`` is clamped to it instead of producing megabytes of zeros.
 """
 
-INT32_RANGE = (-(2**31), 2**31 - 1)
-INT64_RANGE = (-(2**63), 2**63 - 1)
+_INT32_RANGE = (-(2**31), 2**31 - 1)
+_INT64_RANGE = (-(2**63), 2**63 - 1)
 
 
 # --- enumerations -------------------------------------------------------------
@@ -227,6 +229,15 @@ def check_xml_text(text: object, what: str) -> str:
     return text
 
 
+def _is_xml_text(text: object) -> bool:
+    """Whether :func:`check_xml_text` accepts ``text``.
+
+    Hot paths test with this and call ``check_xml_text`` only to raise, so
+    that its error message is composed only when there is an error.
+    """
+    return isinstance(text, str) and _XML_ILLEGAL.search(text) is None
+
+
 def _quote(text: str, limit: int = 60) -> str:
     """The offending text for an error message, cut short: hostile input can be megabytes."""
     if len(text) > limit:
@@ -280,7 +291,7 @@ def parse_integer(text: str, where: str = "", *, bits: int = 32) -> int:
     if not match:
         raise _bad(kind, text, where, "use decimal digits with an optional sign, such as -42")
     sign, digits = match.groups()
-    low, high = INT32_RANGE if bits == 32 else INT64_RANGE
+    low, high = _INT32_RANGE if bits == 32 else _INT64_RANGE
     # The length test comes first: int() of a huge digit string is slow, and refused past 4300 digits.
     if len(digits) > 20 or not low <= (value := int(sign + digits)) <= high:
         raise _bad(kind, text, where, f"the value must lie in {low}..{high}")
@@ -408,6 +419,11 @@ def format_datetime(value: dt.datetime) -> str:
     Offsets XML Schema cannot express (seconds, beyond ±14:00) are written in
     UTC instead. A naive datetime is taken as local time.
     """
+    if type(value) is dt.datetime and value.tzinfo is UTC:
+        # Every Field and ReadoutError timestamp is in UTC: C's isoformat writes the same digits
+        # faster. Its "+00:00" becomes "Z" and trailing zeros of microseconds go, as in _clock.
+        text = value.isoformat()[:-6]
+        return (text.rstrip("0") if value.microsecond else text) + "Z"
     if value.tzinfo is None or value.utcoffset() is None:
         value = value.astimezone(UTC)
     offset = value.utcoffset()
@@ -622,7 +638,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
-def _utc(value: dt.datetime, what: str) -> dt.datetime:
+def as_utc(value: dt.datetime, what: str = "a timestamp") -> dt.datetime:
+    """``value`` in UTC (naive means local time); ``TypeError``/``ValueError`` naming ``what`` otherwise."""
     if not isinstance(value, dt.datetime):
         raise TypeError(f"{what} must be a datetime.datetime, not {type(value).__name__}")
     try:
@@ -633,6 +650,17 @@ def _utc(value: dt.datetime, what: str) -> dt.datetime:
 
 def _optional_text(value: object, what: str) -> str | None:
     return None if value is None else check_xml_text(value, what)
+
+
+def _check_field_text(value: object, what: str, name: str) -> None:
+    """Refuse an optional text of field ``name`` XML cannot carry; the message is composed only then."""
+    if value is not None and not _is_xml_text(value):
+        check_xml_text(value, f"{what} of field {name!r}")
+
+
+def _is_utc(value: object) -> bool:
+    """Whether ``value`` is a datetime in UTC, one that :func:`as_utc` would return unchanged."""
+    return type(value) is dt.datetime and value.tzinfo is UTC  # type: ignore[attr-defined]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -665,9 +693,9 @@ def infer_type(value: object) -> ValueType:
     if isinstance(value, enum.Enum):  # before int and str: IntEnum and StrEnum members are enum values
         return ValueType.ENUM
     if isinstance(value, int):
-        if INT32_RANGE[0] <= value <= INT32_RANGE[1]:
+        if _INT32_RANGE[0] <= value <= _INT32_RANGE[1]:
             return ValueType.INTEGER
-        if INT64_RANGE[0] <= value <= INT64_RANGE[1]:
+        if _INT64_RANGE[0] <= value <= _INT64_RANGE[1]:
             return ValueType.LONG
         raise ValueError(f"{value} does not fit in 64 bits; send it as a float or a string")
     if isinstance(value, float):
@@ -688,14 +716,20 @@ def infer_type(value: object) -> ValueType:
     )
 
 
+def _what(vtype: ValueType, name: str) -> str:
+    """How error messages name the value of a field; composed only when raising."""
+    return f"the value of field {name!r} ({vtype.value})"
+
+
 def _coerce(vtype: ValueType, value: object, name: str) -> object:
     """The canonical Python value of a field of type ``vtype``."""
-    what = f"the value of field {name!r} ({vtype.value})"
 
     def wrong(expected: str) -> TypeError:
-        return TypeError(f"{what} must be {expected}, not {type(value).__name__} {value!r}")
+        return TypeError(f"{_what(vtype, name)} must be {expected}, not {type(value).__name__} {value!r}")
 
     if vtype is ValueType.QUANTITY:
+        if type(value) is float:  # the common case; float() would return it unchanged
+            return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise wrong("a float")
         return float(value)
@@ -706,16 +740,14 @@ def _coerce(vtype: ValueType, value: object, name: str) -> object:
     if vtype in (ValueType.INTEGER, ValueType.LONG):
         if isinstance(value, bool) or not isinstance(value, int):
             raise wrong("an int")
-        low, high = INT32_RANGE if vtype is ValueType.INTEGER else INT64_RANGE
+        low, high = _INT32_RANGE if vtype is ValueType.INTEGER else _INT64_RANGE
         if not low <= value <= high:
-            raise ValueError(f"{what} {value} is outside {low}..{high}; use ValueType.LONG or QUANTITY")
+            raise ValueError(f"{_what(vtype, name)} {value} is outside {low}..{high}; use ValueType.LONG or QUANTITY")
         return int(value)
-    if vtype is ValueType.STRING:
-        return check_xml_text(value, what)
-    if vtype is ValueType.ENUM:
-        if isinstance(value, enum.Enum):
+    if vtype is ValueType.STRING or vtype is ValueType.ENUM:
+        if vtype is ValueType.ENUM and isinstance(value, enum.Enum):
             value = value.name
-        return check_xml_text(value, what)
+        return value if _is_xml_text(value) else check_xml_text(value, _what(vtype, name))
     if vtype is ValueType.DATETIME:
         if not isinstance(value, dt.datetime):
             raise wrong("a datetime.datetime")
@@ -745,7 +777,8 @@ class Field:
     """One reported sensor value with its annotations.
 
     Only ``name`` and ``value`` are needed: ``type`` is inferred from the
-    value (see :func:`infer_type`), ``timestamp`` defaults to now.
+    value (see :func:`infer_type`; a str given with an ``enum_type`` is an
+    enum value), ``timestamp`` defaults to now.
 
     Attributes:
         name: the field name (``n``), unlocalized.
@@ -781,7 +814,11 @@ class Field:
 
     def __post_init__(self) -> None:
         check_xml_text(self.name, "a field name")
-        vtype = infer_type(self.value) if self.type is None else self.type
+        vtype = self.type
+        if vtype is None:
+            # A str with an enum type is an enum value; anything else goes by its Python type.
+            has_enum_type = self.enum_type is not None and isinstance(self.value, str)
+            vtype = ValueType.ENUM if has_enum_type else infer_type(self.value)
         if not isinstance(vtype, ValueType):
             raise TypeError(f"type of field {self.name!r} must be a ValueType, not {vtype!r}")
         enum_type = self.enum_type
@@ -795,15 +832,17 @@ class Field:
         set_(self, "type", vtype)
         set_(self, "value", _coerce(vtype, self.value, self.name))
         set_(self, "enum_type", enum_type)
-        set_(self, "timestamp", _utc(self.timestamp, f"timestamp of field {self.name!r}"))
+        if not _is_utc(self.timestamp):  # a UTC datetime is kept as is, which is what as_utc would return
+            set_(self, "timestamp", as_utc(self.timestamp, f"timestamp of field {self.name!r}"))
         if vtype is not ValueType.QUANTITY and (self.unit is not None or self.decimals is not None):
             raise ValueError(f"field {self.name!r}: unit and decimals only apply to quantities, not to {vtype.value}")
         if vtype is not ValueType.ENUM and enum_type is not None:
             raise ValueError(f"field {self.name!r}: enum_type only applies to enum fields, not to {vtype.value}")
-        _optional_text(self.unit, f"the unit of field {self.name!r}")
-        _optional_text(enum_type, f"the enum type of field {self.name!r}")
-        _optional_text(self.localization_namespace, f"the localization namespace of field {self.name!r}")
-        _check_localization(self.localization, self.name)
+        _check_field_text(self.unit, "the unit", self.name)
+        _check_field_text(enum_type, "the enum type", self.name)
+        _check_field_text(self.localization_namespace, "the localization namespace", self.name)
+        if self.localization is not None and not _is_localization(self.localization):
+            check_localization(self.localization, f"the localization of field {self.name!r}")
         if self.decimals is not None and (
             isinstance(self.decimals, bool) or not isinstance(self.decimals, int)
             or not 0 <= self.decimals <= MAX_DECIMALS
@@ -816,6 +855,52 @@ class Field:
         if self.node is not None and not isinstance(self.node, NodeRef):
             raise TypeError(f"node of field {self.name!r} must be a NodeRef, not {self.node!r}")
         set_(self, "writable", bool(self.writable))
+
+    @classmethod
+    def _from_parser(
+        cls, *, name: str, value: FieldValue, type: ValueType, timestamp: dt.datetime, unit: str | None,
+        decimals: int | None, enum_type: str | None, categories: Category, qos: QoS, writable: bool,
+        node: NodeRef | None, localization_namespace: str | None, localization: str | None,
+    ) -> Field:
+        """A field from what a dialect parser read (private to the dialect modules).
+
+        The validating constructor costs several times what reading the
+        element does, and a live stream parses tens of thousands of fields a
+        second. A parser hands over what that constructor would keep
+        unchanged: ``value`` canonical for ``type`` (what :func:`parse_value`
+        returns), ``decimals`` as :func:`parse_double` counts them, ``Category``
+        and ``QoS`` flags, ``writable`` a bool. What a parser cannot vouch for
+        is checked here: texts (an element built in code can hold characters
+        XML cannot carry), the localization syntax, and the timestamp, node
+        and type combinations its caller passed. Whenever a check fails, the
+        validating constructor takes over, so errors are exactly its errors.
+        """
+        vtype = type
+        if (
+            _is_utc(timestamp)
+            and _is_xml_text(name)
+            and (vtype is not ValueType.STRING and vtype is not ValueType.ENUM or _is_xml_text(value))
+            and (unit is None and decimals is None or vtype is ValueType.QUANTITY)
+            and (enum_type is not None) is (vtype is ValueType.ENUM)
+            and (unit is None or _is_xml_text(unit))
+            and (enum_type is None or _is_xml_text(enum_type))
+            and (localization_namespace is None or _is_xml_text(localization_namespace))
+            and (localization is None or _is_localization(localization))
+            and (node is None or isinstance(node, NodeRef))
+        ):
+            field = object.__new__(cls)
+            # The dataclass is frozen, so its __setattr__ refuses; filling the instance dictionary
+            # is what __post_init__'s object.__setattr__ calls do, in one step. Field order as __init__.
+            field.__dict__.update(
+                name=name, value=value, type=vtype, timestamp=timestamp, unit=unit, decimals=decimals,
+                enum_type=enum_type, categories=categories, qos=qos, writable=writable, node=node,
+                localization_namespace=localization_namespace, localization=localization,
+            )
+            return field
+        return cls(
+            name, value, vtype, timestamp, unit, decimals, enum_type, categories, qos, writable, node,
+            localization_namespace, localization,
+        )
 
     @property
     def lexical_value(self) -> str:
@@ -844,14 +929,17 @@ class Field:
 _LOCALIZATION = re.compile(r"[0-9]+(\|[^,]*){0,2}(,[0-9]+(\|[^,]*){0,2})*")
 
 
-def _check_localization(value: str | None, name: str) -> None:
-    if value is None:
-        return
-    check_xml_text(value, f"the localization of field {name!r}")
+def _is_localization(value: object) -> bool:
+    """Whether :func:`check_localization` accepts ``value``, without composing its message."""
+    return _is_xml_text(value) and _LOCALIZATION.fullmatch(value) is not None  # type: ignore[arg-type]
+
+
+def check_localization(value: str, what: str = "localization") -> str:
+    """Return ``value`` if it is a list of localization steps (``1``, ``2||5``, ``1,1|Stat``), else ``ValueError``."""
+    check_xml_text(value, what)
     if not _LOCALIZATION.fullmatch(value):
-        raise ValueError(
-            f"localization {value!r} of field {name!r} is not a list of steps such as '1', '2||5' or '1,1|Stat'"
-        )
+        raise ValueError(f"{what} {value!r} is not a list of steps such as '1', '2||5' or '1,1|Stat'")
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -864,7 +952,7 @@ class ReadoutError:
 
     def __post_init__(self) -> None:
         check_xml_text(self.message, "an error message")
-        object.__setattr__(self, "timestamp", _utc(self.timestamp, "timestamp of an error"))
+        object.__setattr__(self, "timestamp", as_utc(self.timestamp, "timestamp of an error"))
 
 
 # --- one entry point per direction ---------------------------------------------------

@@ -14,6 +14,8 @@ from ..protocol import provisioning
 from ..protocol.namespaces import PROVISIONING_OWNER
 from ..runtime import blocking, network_call
 from .friendship import FriendRequest, FriendRequests, rule_range
+from ..protocol.control import ControlForm, SetResponse
+from .commanding import ControlClient
 from .participant import Participant
 from .readout import Readout
 from .reading import SensorClient
@@ -40,6 +42,7 @@ class Owner(Participant):
         super().__init__(jid, password, **options)
         self.requests = FriendRequests()
         self._sensors = SensorClient(self)
+        self._controls = ControlClient(self)
         self._client.stream.register_handler(Callback(
             "isFriend question", MatchXPath(f"{{jabber:client}}message/{_QUESTION}"), self._on_question))
 
@@ -74,6 +77,27 @@ class Owner(Participant):
 
     read = blocking(aread)
     subscribe = blocking(asubscribe)
+
+    # --- control ----------------------------------------------------------
+
+    @network_call
+    async def acontrol_form(self, jid: str, timeout: float | None = None) -> ControlForm:
+        """Friend ``jid``'s control parameters: types, ranges, options and current values."""
+        self._require_online()
+        return await self._controls.form(jid, self._timeout(timeout))
+
+    @network_call
+    async def aset(self, jid: str, timeout: float | None = None, **values) -> SetResponse | None:
+        """Set control parameters of ``jid``: ``set("lamp", on=True, brightness=40)``.
+
+        The thing checks the values; a refusal raises :class:`~xiotlab.errors.ParameterError`
+        naming the parameter and saying why.
+        """
+        self._require_online()
+        return await self._controls.set(jid, values, self._timeout(timeout))
+
+    control_form = blocking(acontrol_form)
+    set = blocking(aset)
 
     # --- requests (network thread) ------------------------------------------
 

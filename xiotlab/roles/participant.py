@@ -19,6 +19,8 @@ from ..runtime import DEFAULT_TIMEOUT, Endpoint, Trace, XmppClient, blocking, ne
 from ..server import LabServer
 from .roster import Contact, Roster, contact_from_slixmpp
 
+DISCO_INFO = "http://jabber.org/protocol/disco#info"
+
 
 class Participant:
     """An XMPP account taking part in the lab: the common base of :class:`Thing` and :class:`Owner`.
@@ -57,6 +59,7 @@ class Participant:
         self.status = status
         self._client = XmppClient(jid, password, endpoint, timeout=timeout)
         self.roster = Roster(jid)
+        self._features: dict[str, frozenset[str]] = {}
         stream = self._client.stream
         stream.add_event_handler("roster_update", self._on_roster_update)
         stream.add_event_handler("changed_status", self._refresh_contact)
@@ -217,6 +220,21 @@ class Participant:
 
     send_iq = blocking(asend_iq)
 
+    @network_call
+    async def afeatures(self, jid: str, timeout: float | None = None) -> frozenset[str]:
+        """What ``jid`` says it supports (service discovery, XEP-0030): namespaces and features.
+
+        Cached per full JID until it goes offline. A device answers at its full JID.
+        """
+        self._require_online()
+        if jid not in self._features:
+            answer = await self.asend_iq(jid, ET.Element(f"{{{DISCO_INFO}}}query"), "get", timeout)
+            found = () if answer is None else answer.iter(f"{{{DISCO_INFO}}}feature")
+            self._features[jid] = frozenset(f.get("var", "") for f in found)
+        return self._features[jid]
+
+    features = blocking(afeatures)
+
     # --- events from the network thread ------------------------------------
 
     def _on_roster_update(self, _iq) -> None:
@@ -228,6 +246,8 @@ class Participant:
             self.roster.update(None, jid)
 
     def _refresh_contact(self, presence: Presence) -> None:
+        if presence["type"] == "unavailable":
+            self._features.pop(presence["from"].full, None)
         jid = presence["from"].bare
         if jid == self.jid:
             return

@@ -59,7 +59,6 @@ class SensorClient:
     def __init__(self, owner: Owner) -> None:
         self.owner = owner
         self._client = owner._client
-        self._dialects: dict[str, str] = {}
         self._readouts: dict[tuple[str, str], _Collector] = {}
         self._streams: dict[tuple[str, str], Stream] = {}
         # Plain numbers: unique per owner as the specification asks, and valid legacy seqnr values.
@@ -80,25 +79,11 @@ class SensorClient:
     # --- where and how ------------------------------------------------------
 
     def target(self, jid: str) -> str:
-        """The full JID of friend ``jid`` while it is online; Offline otherwise."""
-        bare = self.owner.resolve(jid)
-        contact = self.owner.roster.get(bare)
-        if contact is None or not contact.online:
-            why = "is not your friend" if contact is None or contact.subscription not in ("to", "both") else "is offline"
-            raise Offline(f"{bare} {why}: only friends that are online can be read (see `roster`).")
-        return f"{bare}/{contact.resources[0]}"
+        return online_address(self.owner, jid)
 
     async def dialect(self, full_jid: str, timeout: float) -> str:
-        """The sensor data namespace to use with ``full_jid``, from its service discovery (cached)."""
-        if full_jid not in self._dialects:
-            disco = self._client.stream.plugin["xep_0030"]
-            try:
-                info = await disco.get_info(jid=full_jid, timeout=timeout)
-                features = set(info["disco_info"]["features"])
-            except Exception:
-                features = set()  # no discovery: assume the current dialect
-            self._dialects[full_jid] = next((ns for ns in PREFERENCE if ns in features), PREFERENCE[0])
-        return self._dialects[full_jid]
+        """The sensor data namespace to use with ``full_jid``: the best its discovery lists."""
+        return await choose_dialect(self.owner, full_jid, PREFERENCE, timeout)
 
     # --- readout ----------------------------------------------------------
 
@@ -216,7 +201,6 @@ class SensorClient:
 
     def _thing_left(self, presence: Presence) -> None:
         bare = presence["from"].bare
-        self._dialects.pop(presence["from"].full, None)
         for (thing, _), stream in list(self._streams.items()):
             if thing == bare:
                 stream.end(f"{bare} went offline")
@@ -225,6 +209,25 @@ class SensorClient:
         for stream in list(self._streams.values()):
             stream.end(reason)
         self._streams.clear()
+
+
+def online_address(owner: Owner, jid: str) -> str:
+    """The full JID of friend ``jid`` while it is online; Offline otherwise."""
+    bare = owner.resolve(jid)
+    contact = owner.roster.get(bare)
+    if contact is None or not contact.online:
+        why = "is not your friend" if contact is None or contact.subscription not in ("to", "both") else "is offline"
+        raise Offline(f"{bare} {why}: only friends that are online can be reached (see `roster`).")
+    return f"{bare}/{contact.resources[0]}"
+
+
+async def choose_dialect(owner: Owner, full_jid: str, preference: tuple[str, ...], timeout: float) -> str:
+    """The first namespace of ``preference`` that ``full_jid`` lists in its discovery (else the first)."""
+    try:
+        features = await owner.afeatures(full_jid, timeout)
+    except StanzaError:
+        features = frozenset()  # no discovery: assume the current dialect
+    return next((ns for ns in preference if ns in features), preference[0])
 
 
 def _names(fields) -> tuple[str, ...]:

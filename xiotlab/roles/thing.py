@@ -24,6 +24,7 @@ from ..runtime.client import send_error
 from .friendship import Policy, policy_check
 from ..protocol.values import Field, QoS
 from .participant import Participant
+from .controls import ControlService, describe
 from .sensing import SensorService
 from .sensors import DEFAULT_HISTORY, value_type
 
@@ -58,6 +59,8 @@ class Thing(Participant):
                  policy: Policy = "deny", history_size: int = DEFAULT_HISTORY, **options) -> None:
         super().__init__(jid, password, **options)
         self._sensing = SensorService(self, history_size)
+        self._controls = ControlService(self)
+        self._controllers: set[str] = set()
         self.owner = self.resolve(owner) if owner else None
         self.policy = policy
         self._allowed = policy_check(policy)
@@ -72,7 +75,7 @@ class Thing(Participant):
     async def _on_online(self) -> None:
         # Discovery data is kept per full JID, known only once bound: declare the features now.
         disco = self._client.stream.plugin["xep_0030"]
-        for namespace in SensorService.namespaces:
+        for namespace in (*SensorService.namespaces, *ControlService.namespaces):
             disco.add_feature(namespace, jid=self._client.jid)
 
     # --- sensors ----------------------------------------------------------
@@ -122,6 +125,50 @@ class Thing(Participant):
         if name not in self._sensing.sensors:
             raise KeyError(f"{self.jid} has no field {name!r}; its fields: {self.sensors}")
         return list(self._sensing.sensors.get(name).history)
+
+    # --- controls ---------------------------------------------------------
+
+    def control(self, name: str, *, type=bool, value=None, min=None, max=None, step=None, options=None,
+                label: str = "", description: str = "", read_only: bool = False):
+        """Declare control parameter ``name``; decorate the function that acts on new values.
+
+        ``type``: ``bool``, ``int``, ``float``, ``str``, an ``Enum`` class (its members are the
+        options), a date/time type, or a :class:`~xiotlab.protocol.control.ParameterType`.
+        ``min``/``max``/``step`` bound numbers, ``options`` lists allowed values, ``value`` is the
+        initial value. The handler gets each validated value; it may be a coroutine function,
+        and may refuse a value by raising ``ValueError`` (the owner gets a ParameterError).
+        """
+        parameter = describe(name, type, options, value=value, min=min, max=max, step=step, label=label,
+                             description=description, read_only=read_only)
+        self._controls.declare(parameter, None)
+
+        def with_handler(handler):
+            self._controls.declare(parameter, handler)
+            return handler
+
+        return with_handler
+
+    @property
+    def controls(self) -> dict[str, object]:
+        """Each control parameter's current value (None until set, unless declared with one)."""
+        return {name: p.value for name, p in self._controls.parameters.items()}
+
+    def allow_control(self, jid: str) -> None:
+        """Let friend ``jid`` set controls too (by default only the owner may)."""
+        self._controllers.add(self.resolve(jid))
+
+    def deny_control(self, jid: str) -> None:
+        """Take back :meth:`allow_control`."""
+        self._controllers.discard(self.resolve(jid))
+
+    def _check_controller(self, sender) -> None:
+        """Raise Forbidden unless ``sender`` is the owner or an allowed friend (network thread)."""
+        bare = sender.bare
+        if bare == self.owner:
+            return
+        self._check_reader(sender)
+        if bare not in self._controllers:
+            raise Forbidden(f"Only the owner of {self.jid} may control it, or friends it allowed.")
 
     def _check_reader(self, sender) -> None:
         """Raise Forbidden unless ``sender`` is the owner or a friend (network thread)."""

@@ -34,6 +34,7 @@ from ..errors import (
     StanzaError,
     TimedOut,
 )
+from ..protocol import control
 from .loop import network
 from .trace import Trace
 
@@ -199,8 +200,13 @@ class XmppClient:
         if not self.online:
             raise NotConnected(f"{self.jid.bare} is not online: call `start()` first.")
 
-    async def iq(self, iq: slixmpp.Iq, timeout: float | None = None) -> slixmpp.Iq:
-        """Send ``iq`` and return the answer; errors and silence become typed exceptions."""
+    async def iq(self, iq: slixmpp.Iq, timeout: float | None = None,
+                 read_error: Callable[[ET.Element], Exception] | None = None) -> slixmpp.Iq:
+        """Send ``iq`` and return the answer; errors and silence become typed exceptions.
+
+        ``read_error(error_iq)`` turns an error answer into the exception to raise, for
+        protocols whose errors say more than a condition (control parameters, say).
+        """
         self.require_online()
         timeout = self.timeout if timeout is None else timeout
         try:
@@ -208,7 +214,7 @@ class XmppClient:
         except IqTimeout:
             raise TimedOut(f"{iq['to']} did not answer within {timeout:g} s.") from None
         except IqError as e:
-            raise stanza_error(e.iq, iq["to"]) from None
+            raise (read_error(e.iq.xml) if read_error else stanza_error(e.iq, iq["to"])) from None
 
     # --- serving requests ---------------------------------------------------
 
@@ -231,6 +237,11 @@ class XmppClient:
     async def _answer(self, iq: slixmpp.Iq, element: ET.Element, handler: Handler) -> None:
         try:
             payload = await handler(iq["from"], element)
+        except ErrorReply as e:
+            answer = iq.reply(clear=True)
+            answer["type"] = "error"
+            answer.xml.extend(e.children)
+            answer.send()
         except Forbidden as e:
             send_error(iq, "auth", "forbidden", str(e))
         except ProtocolError as e:
@@ -256,6 +267,17 @@ class XmppClient:
         return stanza
 
 
+class ErrorReply(Exception):
+    """Raised by a request handler: answer with an iq error whose children are exactly these.
+
+    For protocols whose error answers have a shape of their own (legacy control).
+    """
+
+    def __init__(self, *children: ET.Element) -> None:
+        super().__init__("error reply")
+        self.children = children
+
+
 @atexit.register
 def _say_goodbye() -> None:
     """At interpreter exit, close every connection still open before the network thread stops.
@@ -274,7 +296,13 @@ def _say_goodbye() -> None:
 
 
 def stanza_error(answer: slixmpp.Iq, peer) -> StanzaError | Forbidden:
-    """The typed exception for an error answer from ``peer``."""
+    """The typed exception for an error answer from ``peer``.
+
+    A refused control parameter (a ``paramError`` in the error) is a ParameterError naming it.
+    """
+    error = answer.xml.find("{jabber:client}error")
+    if error is not None and any(child.tag.endswith("}paramError") for child in error):
+        return control.parse_error(error)
     condition = answer["error"]["condition"]
     text = answer["error"]["text"]
     detail = f": {text}" if text else ""

@@ -1,0 +1,76 @@
+"""The owner's side of control: a thing's form, and setting its parameters, in the dialect it speaks.
+
+Values are typed from the thing's control form (fetched once per thing and
+kept until it goes offline), so ``set(lamp, brightness=40)`` sends a double
+if the lamp says brightness is a double. Range, step and option checks are
+the thing's to make: its refusals come back as
+:class:`~xiotlab.errors.ParameterError` naming the parameter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ParameterError, ProtocolError
+from ..protocol import control, legacy_control
+from ..protocol.control import ControlForm, ParameterValue
+from ..protocol.namespaces import LEGACY_CONTROL
+from .reading import choose_dialect, online_address
+
+if TYPE_CHECKING:
+    from .owner import Owner
+
+PREFERENCE = (*control.NAMESPACES, LEGACY_CONTROL)
+
+
+class ControlClient:
+    """Reads control forms and sets parameters for one owner."""
+
+    def __init__(self, owner: Owner) -> None:
+        self.owner = owner
+        self._forms: dict[str, ControlForm] = {}
+        owner._client.stream.add_event_handler(
+            "presence_unavailable", lambda presence: self._forms.pop(presence["from"].full, None))
+
+    async def form(self, jid: str, timeout: float, fresh: bool = True) -> ControlForm:
+        """The control form of friend ``jid`` (from the cache unless ``fresh``)."""
+        full = online_address(self.owner, jid)
+        if fresh or full not in self._forms:
+            ns = await choose_dialect(self.owner, full, PREFERENCE, timeout)
+            request = legacy_control.build_get_form() if ns == LEGACY_CONTROL else control.build_get_form(namespace=ns)
+            answer = await self.owner.asend_iq(full, request, "get", timeout)
+            if answer is None:
+                raise ProtocolError(f"{full} answered the form request without a form.")
+            self._forms[full] = control.parse_control_form(answer)
+        return self._forms[full]
+
+    async def set(self, jid: str, values: dict[str, Any], timeout: float) -> control.SetResponse | None:
+        """Set ``values`` on friend ``jid``; the thing's refusal raises ParameterError."""
+        if not values:
+            raise ValueError("Nothing to set: pass parameters as keywords, e.g. set(lamp, on=True).")
+        full = online_address(self.owner, jid)
+        form = await self.form(jid, timeout, fresh=False)
+        typed = [self._typed(form, full, name, value) for name, value in values.items()]
+        ns = await choose_dialect(self.owner, full, PREFERENCE, timeout)
+        stream = self.owner._client.stream
+        iq = stream.make_iq_set(ito=full)
+        if ns == LEGACY_CONTROL:
+            iq.xml.append(legacy_control.build_set(typed))
+            await self.owner._client.iq(iq, timeout, read_error=legacy_control.parse_error)
+            return None
+        iq.xml.append(control.build_set(typed, namespace=ns))
+        answer = await self.owner._client.iq(iq, timeout)
+        payload = next(iter(answer.xml), None)
+        return None if payload is None else control.parse_set_response(payload)
+
+    @staticmethod
+    def _typed(form: ControlForm, full: str, name: str, value: Any) -> ParameterValue:
+        parameter = form.get(name)
+        if parameter is None:
+            known = ", ".join(p.name for p in form.parameters) or "none"
+            raise ParameterError(name, f"{full} has no such control parameter", hint=f"it has: {known}")
+        try:
+            control.to_lexical(parameter.type, value)  # the value must at least be of the right kind
+        except (TypeError, ValueError) as e:
+            raise ParameterError(name, f"wrong type: {e}", hint=f"send a {parameter.type} value") from None
+        return ParameterValue(name, parameter.type, value, parameter.enum_type)

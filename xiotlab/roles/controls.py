@@ -1,0 +1,158 @@
+"""A thing's controls: typed parameters, their handlers, and the answers to set and getForm.
+
+Values are validated against the parameter (type, range, step, options)
+before any handler runs; a refusal names the parameter, in the spec's
+``paramError``. Handlers may be plain functions (run on a worker thread, so
+a slow one holds up nothing) or coroutine functions (awaited on the network
+loop). Only the owner, and friends it allowed, may set; friends may see the form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import enum
+import inspect
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from slixmpp import JID, Message
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+from ..errors import Forbidden, ParameterError, ProtocolError, StanzaError
+from ..protocol import control, legacy_control
+from ..protocol.control import ControlParameter, ParameterType
+from ..protocol.namespaces import LEGACY_CONTROL
+from ..runtime import ErrorReply
+
+if TYPE_CHECKING:
+    from .thing import Thing
+
+log = logging.getLogger("xiotlab")
+
+_PYTHON_TYPES = {
+    bool: ParameterType.BOOLEAN, int: ParameterType.INT, float: ParameterType.DOUBLE, str: ParameterType.STRING,
+    dt.datetime: ParameterType.DATETIME, dt.date: ParameterType.DATE, dt.time: ParameterType.TIME,
+    dt.timedelta: ParameterType.DURATION,
+}
+
+
+def describe(name: str, kind: Any, options: Iterable | None, **details) -> ControlParameter:
+    """A ControlParameter from friendly arguments: Python types and Enum classes are understood."""
+    enum_type = ""
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        options = [m.name for m in kind] if options is None else options
+        enum_type, kind = kind.__name__, ParameterType.ENUM
+    elif kind in _PYTHON_TYPES:
+        kind = _PYTHON_TYPES[kind]
+    try:
+        kind = ParameterType(kind)
+    except ValueError:
+        raise ValueError(
+            f"control {name!r}: unknown type {kind!r}; use bool, int, float, str, an Enum class, a date/time "
+            f"type, or one of {', '.join(t.value for t in ParameterType)}"
+        ) from None
+    if isinstance(details.get("value"), enum.Enum):
+        details["value"] = details["value"].name
+    try:
+        return ControlParameter(name, kind, enum_type=enum_type, options=tuple(options or ()), **details)
+    except ProtocolError as e:
+        raise ValueError(str(e)) from None
+
+
+class ControlService:
+    """Serves one thing's control parameters in every dialect."""
+
+    namespaces = (*control.NAMESPACES, LEGACY_CONTROL)
+
+    def __init__(self, thing: Thing) -> None:
+        self.thing = thing
+        self.parameters: dict[str, ControlParameter] = {}
+        self.handlers: dict[str, Callable[[Any], Any]] = {}
+        client = thing._client
+        client.serve(control.NAMESPACES, "set", self._set, types=("set",))
+        client.serve(control.NAMESPACES, "getForm", self._get_form, types=("get",))
+        client.serve((LEGACY_CONTROL,), "set", self._legacy_set, types=("set",))
+        client.serve((LEGACY_CONTROL,), "getForm", self._legacy_get_form, types=("get",))
+        client.stream.register_handler(Callback(
+            "legacy control message", MatchXPath(f"{{jabber:client}}message/{{{LEGACY_CONTROL}}}set"),
+            lambda message: asyncio.ensure_future(self._legacy_message(message))))
+
+    def declare(self, parameter: ControlParameter, handler: Callable[[Any], Any] | None) -> None:
+        self.parameters[parameter.name] = parameter
+        if handler is not None:
+            self.handlers[parameter.name] = handler
+
+    # --- the current dialect --------------------------------------------------
+
+    async def _set(self, sender: JID, element: ET.Element):
+        self.thing._check_controller(sender)
+        request = control.parse_set(element)
+        await self._apply(control.resolve_set(request, self.parameters.values()), request.namespace)
+        return [control.build_set_response(namespace=request.namespace)]
+
+    async def _get_form(self, sender: JID, element: ET.Element):
+        self.thing._check_reader(sender)
+        request = control.parse_get_form(element)
+        return [control.build_control_form(self.parameters.values(), title=self.thing.jid,
+                                           namespace=request.namespace)]
+
+    # --- the legacy dialect (XEP-0325 as slixmpp's plugin speaks it) ------------
+
+    async def _legacy_set(self, sender: JID, element: ET.Element):
+        try:
+            self._check_legacy(sender)
+            request = legacy_control.parse_set(element)
+            await self._apply(control.resolve_set(request, self.parameters.values()), LEGACY_CONTROL)
+        except StanzaError as error:
+            # Its shape: a standard error beside the setResponse slixmpp's client reads.
+            raise ErrorReply(*legacy_control.build_set_error(error)) from None
+        return [legacy_control.build_set_response()]
+
+    async def _legacy_get_form(self, sender: JID, element: ET.Element):
+        self.thing._check_reader(sender)
+        legacy_control.parse_get_form(element)
+        return [legacy_control.build_control_form(self.parameters.values(), title=self.thing.jid)]
+
+    async def _legacy_message(self, message: Message) -> None:
+        """A set sent as a message: nobody waits for an answer, so refusals are only logged."""
+        try:
+            self._check_legacy(message["from"])
+            request = legacy_control.parse_set(message.xml.find(f"{{{LEGACY_CONTROL}}}set"))
+            await self._apply(control.resolve_set(request, self.parameters.values()), LEGACY_CONTROL)
+        except (StanzaError, ProtocolError) as error:
+            log.info("refused a control message from %s: %s", message["from"], error)
+
+    def _check_legacy(self, sender: JID) -> None:
+        try:
+            self.thing._check_controller(sender)
+        except Forbidden as e:
+            raise StanzaError(str(e), condition="forbidden", kind="auth") from None
+
+    # --- applying ---------------------------------------------------------
+
+    async def _apply(self, resolved: list[tuple[ControlParameter, Any]], namespace: str) -> None:
+        """Call the handlers in order with validated values and keep them as current values."""
+        for parameter, value in resolved:
+            handler = self.handlers.get(parameter.name)
+            if handler is not None:
+                try:
+                    await _call(handler, value)
+                except ParameterError:
+                    raise
+                except ValueError as e:  # the handler's own refusal of a value
+                    refusal = ParameterError(parameter.name, str(e))
+                    refusal.details = control.error_details(refusal, namespace=namespace)
+                    raise refusal from None
+            self.parameters[parameter.name] = dataclasses.replace(parameter, value=value)
+
+
+async def _call(handler: Callable[[Any], Any], value: Any) -> Any:
+    if inspect.iscoroutinefunction(handler):
+        return await handler(value)
+    result = await asyncio.get_running_loop().run_in_executor(None, handler, value)
+    return await result if inspect.isawaitable(result) else result
