@@ -195,7 +195,8 @@ class FlagTable(Generic[FlagT]):
     ``enum.Flag`` arithmetic (``|``, ``in``) costs about a microsecond an
     operation, and a field carries two flag types of up to 14 members. So
     reading adds up plain int bits and writing looks the attribute names up;
-    both results are cached per combination (at most 2**members of them).
+    both results are cached per combination (at most 2**members of them),
+    keyed by int value: hashing a flag runs Python code.
     """
 
     def __init__(self, table: dict[FlagT, str], empty: FlagT) -> None:
@@ -203,7 +204,7 @@ class FlagTable(Generic[FlagT]):
         self.empty = empty
         self.bits = {name: flag.value for flag, name in table.items()}
         self._flags: dict[int, FlagT] = {}
-        self._names: dict[FlagT, tuple[str, ...]] = {}
+        self._names: dict[int, tuple[str, ...]] = {}
 
     def flags(self, bits: int) -> FlagT:
         """The flags of an OR of :attr:`bits` values."""
@@ -214,10 +215,15 @@ class FlagTable(Generic[FlagT]):
 
     def names(self, flags: FlagT) -> tuple[str, ...]:
         """The attribute names of the flags set in ``flags``, in table order."""
-        names = self._names.get(flags)
+        if type(flags) is not type(self.empty):  # anything else is not cached, and fails as it always did
+            return self._names_of(flags)
+        names = self._names.get(flags._value_)
         if names is None:
-            names = self._names[flags] = tuple(name for flag, name in self.table.items() if flag in flags)
+            names = self._names[flags._value_] = self._names_of(flags)
         return names
+
+    def _names_of(self, flags: FlagT) -> tuple[str, ...]:
+        return tuple(name for flag, name in self.table.items() if flag in flags)
 
 
 CATEGORIES = FlagTable(CATEGORY_ATTRIBUTES, Category(0))

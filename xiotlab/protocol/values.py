@@ -121,6 +121,12 @@ class ValueType(enum.Enum):
         return f"ValueType.{self.name}"
 
 
+# Looked up once for hot paths: finding an enum member by attribute costs about 50 ns.
+_QUANTITY = ValueType.QUANTITY
+_ENUM = ValueType.ENUM
+_TEXT_TYPES = frozenset({ValueType.STRING, ValueType.ENUM})
+
+
 class Category(enum.Flag):
     """Field categories (combinable); also what a request or subscription asks for.
 
@@ -390,12 +396,20 @@ def parse_datetime(text: str, where: str = "", *, naive_tz: dt.tzinfo | None = U
     instant of the next day, as XML Schema defines.
     """
     kind = "xs:dateTime"
-    match = _DATETIME.fullmatch(_collapse(text))
+    word = _collapse(text)
+    match = _DATETIME.fullmatch(word)
     if not match:
         raise _bad(kind, text, where, "use an ISO 8601 timestamp such as 2017-09-22T15:22:33Z")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     tz = _zone(zone, kind, text, where)
     number_of_year = _year(year, kind, text, where)
+    if tz is UTC and hour != "24" and (fraction is None or len(fraction) in (3, 6)):
+        # What peers write, xiotlab and the reference implementation included; C's fromisoformat
+        # reads exactly this form (Python 3.11+) several times faster than the code below.
+        try:
+            return dt.datetime.fromisoformat(word)
+        except ValueError:
+            pass  # no such day or time of day: the code below says why
     try:
         end_of_day = hour == "24"
         if end_of_day and (minute != "00" or second != "00" or (fraction or "0").strip("0")):
@@ -721,25 +735,25 @@ def _what(vtype: ValueType, name: str) -> str:
     return f"the value of field {name!r} ({vtype.value})"
 
 
+def _wrong(vtype: ValueType, name: str, value: object, expected: str) -> TypeError:
+    return TypeError(f"{_what(vtype, name)} must be {expected}, not {type(value).__name__} {value!r}")
+
+
 def _coerce(vtype: ValueType, value: object, name: str) -> object:
     """The canonical Python value of a field of type ``vtype``."""
-
-    def wrong(expected: str) -> TypeError:
-        return TypeError(f"{_what(vtype, name)} must be {expected}, not {type(value).__name__} {value!r}")
-
     if vtype is ValueType.QUANTITY:
         if type(value) is float:  # the common case; float() would return it unchanged
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise wrong("a float")
+            raise _wrong(vtype, name, value, "a float")
         return float(value)
     if vtype is ValueType.BOOLEAN:
         if not isinstance(value, bool):
-            raise wrong("a bool")
+            raise _wrong(vtype, name, value, "a bool")
         return value
     if vtype in (ValueType.INTEGER, ValueType.LONG):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise wrong("an int")
+            raise _wrong(vtype, name, value, "an int")
         low, high = _INT32_RANGE if vtype is ValueType.INTEGER else _INT64_RANGE
         if not low <= value <= high:
             raise ValueError(f"{_what(vtype, name)} {value} is outside {low}..{high}; use ValueType.LONG or QUANTITY")
@@ -750,24 +764,24 @@ def _coerce(vtype: ValueType, value: object, name: str) -> object:
         return value if _is_xml_text(value) else check_xml_text(value, _what(vtype, name))
     if vtype is ValueType.DATETIME:
         if not isinstance(value, dt.datetime):
-            raise wrong("a datetime.datetime")
+            raise _wrong(vtype, name, value, "a datetime.datetime")
         if value.tzinfo is None or value.utcoffset() is None:
             value = value.astimezone()  # naive Python datetimes are local time
         return value
     if vtype is ValueType.DATE:
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-            raise wrong("a datetime.date (call .date() on a datetime)")
+            raise _wrong(vtype, name, value, "a datetime.date (call .date() on a datetime)")
         return value
     if vtype is ValueType.TIME:
         if not isinstance(value, dt.time):
-            raise wrong("a datetime.time")
+            raise _wrong(vtype, name, value, "a datetime.time")
         format_time(value)  # refuses offsets XML cannot write
         return value
     if vtype is ValueType.DURATION:
         if isinstance(value, dt.timedelta):
             return Duration.from_timedelta(value)
         if not isinstance(value, Duration):
-            raise wrong("a Duration or datetime.timedelta")
+            raise _wrong(vtype, name, value, "a Duration or datetime.timedelta")
         return value
     raise TypeError(f"type must be a ValueType, not {vtype!r}")
 
@@ -879,9 +893,9 @@ class Field:
         if (
             _is_utc(timestamp)
             and _is_xml_text(name)
-            and (vtype is not ValueType.STRING and vtype is not ValueType.ENUM or _is_xml_text(value))
-            and (unit is None and decimals is None or vtype is ValueType.QUANTITY)
-            and (enum_type is not None) is (vtype is ValueType.ENUM)
+            and (vtype not in _TEXT_TYPES or _is_xml_text(value))
+            and (vtype is _QUANTITY or unit is None and decimals is None)
+            and (vtype is _ENUM) is (enum_type is not None)
             and (unit is None or _is_xml_text(unit))
             and (enum_type is None or _is_xml_text(enum_type))
             and (localization_namespace is None or _is_xml_text(localization_namespace))
@@ -988,7 +1002,7 @@ def parse_value(
     The decimals are only counted for quantities (``None`` otherwise).
     ``lenient`` accepts Python's spellings of booleans and special floats.
     """
-    if vtype is ValueType.QUANTITY:
+    if vtype is _QUANTITY:
         return parse_double(text, where, lenient=lenient)
     if vtype is ValueType.BOOLEAN:
         return parse_boolean(text, where, lenient=lenient), None

@@ -20,8 +20,6 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from slixmpp import JID, Message
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 from ..errors import Forbidden, ParameterError, ProtocolError, StanzaError
 from ..protocol import control, legacy_control
@@ -78,9 +76,8 @@ class ControlService:
         client.serve(control.NAMESPACES, "getForm", self._get_form, types=("get",))
         client.serve((LEGACY_CONTROL,), "set", self._legacy_set, types=("set",))
         client.serve((LEGACY_CONTROL,), "getForm", self._legacy_get_form, types=("get",))
-        client.stream.register_handler(Callback(
-            "legacy control message", MatchXPath(f"{{jabber:client}}message/{{{LEGACY_CONTROL}}}set"),
-            lambda message: asyncio.ensure_future(self._legacy_message(message))))
+        client.on("message", f"{{{LEGACY_CONTROL}}}set",
+                  lambda message, element: asyncio.ensure_future(self._legacy_message(message, element)))
 
     def declare(self, parameter: ControlParameter, handler: Callable[[Any], Any] | None) -> None:
         self.parameters[parameter.name] = parameter
@@ -118,11 +115,11 @@ class ControlService:
         legacy_control.parse_get_form(element)
         return [legacy_control.build_control_form(self.parameters.values(), title=self.thing.jid)]
 
-    async def _legacy_message(self, message: Message) -> None:
+    async def _legacy_message(self, message: Message, element: ET.Element) -> None:
         """A set sent as a message: nobody waits for an answer, so refusals are only logged."""
         try:
             self._check_legacy(message["from"])
-            request = legacy_control.parse_set(message.xml.find(f"{{{LEGACY_CONTROL}}}set"))
+            request = legacy_control.parse_set(element)
             await self._apply(control.resolve_set(request, self.parameters.values()), LEGACY_CONTROL)
         except (StanzaError, ProtocolError) as error:
             log.info("refused a control message from %s: %s", message["from"], error)

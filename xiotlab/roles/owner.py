@@ -6,8 +6,6 @@ import asyncio
 import datetime as dt
 
 from slixmpp import Message
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 from ..errors import ProtocolError, TimedOut
 from ..protocol import provisioning
@@ -43,8 +41,7 @@ class Owner(Participant):
         self.requests = FriendRequests()
         self._sensors = SensorClient(self)
         self._controls = ControlClient(self)
-        self._client.stream.register_handler(Callback(
-            "isFriend question", MatchXPath(f"{{jabber:client}}message/{_QUESTION}"), self._on_question))
+        self._client.on("message", _QUESTION, self._on_question)
 
     # --- sensor data ------------------------------------------------------
 
@@ -104,13 +101,13 @@ class Owner(Participant):
     def _decide(self, requester: str) -> None:
         self.requests.add(FriendRequest(thing=self.jid, requester=requester, _owner=self))
 
-    def _on_question(self, message: Message) -> None:
+    def _on_question(self, message: Message, element) -> None:
         thing = message["from"].bare
         contact = self.roster.get(thing)
         if contact is None or contact.subscription not in ("from", "both"):
             return  # only things we befriended may ask us to decide for them
         try:
-            question = provisioning.parse_is_friend(message.xml.find(_QUESTION))
+            question = provisioning.parse_is_friend(element)
         except ProtocolError:
             return
         if question.jid.split("/")[0] != thing:

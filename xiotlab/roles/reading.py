@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from slixmpp import Message, Presence
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 from ..errors import Offline, ProtocolError, StanzaError, TimedOut
 from ..protocol import events, legacy_sensordata, sensordata
@@ -63,16 +61,12 @@ class SensorClient:
         self._streams: dict[tuple[str, str], Stream] = {}
         # Plain numbers: unique per owner as the specification asks, and valid legacy seqnr values.
         self._ids = (str(n) for n in itertools.count(1))
-        stream = self._client.stream
         for ns in sensordata.NAMESPACES:
             for local in ("resp", "done"):
-                stream.register_handler(Callback(
-                    f"sensor data {local} {ns}", MatchXPath(f"{{jabber:client}}message/{{{ns}}}{local}"),
-                    self._on_message))
+                self._client.on("message", f"{{{ns}}}{local}", self._on_message)
         for local in ("fields", "failure", "started", "done"):
-            stream.register_handler(Callback(
-                f"legacy sensor data {local}", MatchXPath(f"{{jabber:client}}message/{{{LEGACY_SENSOR_DATA}}}{local}"),
-                self._on_legacy_message))
+            self._client.on("message", f"{{{LEGACY_SENSOR_DATA}}}{local}", self._on_legacy_message)
+        stream = self._client.stream
         stream.add_event_handler("presence_unavailable", self._thing_left)
         stream.add_event_handler("disconnected", lambda _: self._end_all("the owner went offline"))
 
@@ -128,37 +122,32 @@ class SensorClient:
     async def _iq(self, full: str, kind: str, payload: ET.Element, timeout: float) -> ET.Element | None:
         return await self.owner.asend_iq(full, payload, kind, timeout)
 
-    def _on_message(self, message: Message) -> None:
+    def _on_message(self, message: Message, element: ET.Element) -> None:
         sender = message["from"]
-        for element in message.xml:
-            if not element.tag.startswith("{urn:") or element.tag.endswith("}no-store"):
-                continue
-            try:
-                parsed = sensordata.parse(element)
-            except ProtocolError:
-                continue
+        try:
+            parsed = sensordata.parse(element)
+        except ProtocolError:
+            return
+        if isinstance(parsed, sensordata.ReadoutResponse):
+            stream = self._streams.get((sender.bare, parsed.id))
+            if stream is not None:
+                stream.push(parsed.fields)
+                return
+        collector = self._readouts.get((sender.full, parsed.id))
+        if collector is not None:
             if isinstance(parsed, sensordata.ReadoutResponse):
-                stream = self._streams.get((sender.bare, parsed.id))
-                if stream is not None:
-                    stream.push(parsed.fields)
-                    continue
-            collector = self._readouts.get((sender.full, parsed.id))
-            if collector is not None:
-                if isinstance(parsed, sensordata.ReadoutResponse):
-                    collector.add(parsed)
-                elif isinstance(parsed, sensordata.Done):
-                    collector.finish()
+                collector.add(parsed)
+            elif isinstance(parsed, sensordata.Done):
+                collector.finish()
 
-    def _on_legacy_message(self, message: Message) -> None:
+    def _on_legacy_message(self, message: Message, element: ET.Element) -> None:
         sender = message["from"]
-        for element in message.xml:
-            try:
-                parsed = legacy_sensordata.parse(element)
-            except ProtocolError:
-                continue
-            collector = self._readouts.get((sender.full, getattr(parsed, "id", None)))
-            if collector is None:
-                continue
+        try:
+            parsed = legacy_sensordata.parse(element)
+        except ProtocolError:
+            return
+        collector = self._readouts.get((sender.full, getattr(parsed, "id", None)))
+        if collector is not None:
             if isinstance(parsed, sensordata.ReadoutResponse):
                 collector.add(parsed)
             elif isinstance(parsed, sensordata.Done):

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 from slixmpp import JID, Presence
 
-from ..errors import StanzaError
+from ..errors import Forbidden, ProtocolError, StanzaError
 from ..protocol import events, legacy_sensordata, sensordata
-from ..protocol.namespaces import LEGACY_SENSOR_DATA
+from ..protocol.namespaces import CLIENT, LEGACY_SENSOR_DATA, STANZA_ERRORS
 from ..protocol.values import Field
-from ..runtime import network
+from ..runtime import ErrorReply, network
 from .sensors import Sensors
 from .subscriptions import FIELDS_PER_MESSAGE, SubscriptionEngine, chunked
 
@@ -109,8 +109,11 @@ class SensorService:
 
     async def _legacy_readout(self, sender: JID, element: ET.Element):
         """XEP-0323 (v0.2, as slixmpp's plugin speaks it): accept, then the data in messages."""
-        self.thing._check_reader(sender)
-        request = legacy_sensordata.parse_request(element)
+        try:
+            self.thing._check_reader(sender)
+            request = legacy_sensordata.parse_request(element)
+        except (Forbidden, ProtocolError) as refusal:
+            raise _legacy_refusal(element, refusal) from None
         fields, errors = await self.sensors.read(request)
         chunks = chunked(fields) or [[]]
         payloads = [legacy_sensordata.build_fields(request.id, chunk, done=not errors and i == len(chunks) - 1)
@@ -122,8 +125,11 @@ class SensorService:
         return [legacy_sensordata.build_accepted(request.id)]
 
     async def _legacy_cancel(self, sender: JID, element: ET.Element):
-        self.thing._check_reader(sender)
-        cancel = legacy_sensordata.parse(element)
+        try:
+            self.thing._check_reader(sender)
+            cancel = legacy_sensordata.parse(element)
+        except (Forbidden, ProtocolError) as refusal:
+            raise _legacy_refusal(element, refusal) from None
         return [legacy_sensordata.build_cancelled(cancel.id)]
 
     # --- events -----------------------------------------------------------
@@ -142,3 +148,21 @@ class SensorService:
 
     def _subscriber_left(self, presence: Presence) -> None:
         self.subscriptions.drop_subscriber(presence["from"].full)
+
+
+def _legacy_refusal(element: ET.Element, refusal: Forbidden | ProtocolError) -> Exception:
+    """A legacy refusal: the standard error beside the ``<rejected>`` slixmpp's client waits for.
+
+    Without ``<rejected>`` the plugin never tells its caller; without the standard
+    error, other peers see no condition. A seqnr that cannot be echoed leaves the
+    standard error alone.
+    """
+    kind, condition = ("auth", "forbidden") if isinstance(refusal, Forbidden) else ("modify", "bad-request")
+    try:
+        rejected = legacy_sensordata.build_rejected(element.get("seqnr"), str(refusal))
+    except (TypeError, ValueError):
+        return StanzaError(str(refusal), condition=condition, kind=kind)
+    error = ET.Element(f"{{{CLIENT}}}error", type=kind)
+    ET.SubElement(error, f"{{{STANZA_ERRORS}}}{condition}")
+    ET.SubElement(error, f"{{{STANZA_ERRORS}}}text").text = str(refusal)
+    return ErrorReply(error, rejected)

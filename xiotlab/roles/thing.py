@@ -14,8 +14,6 @@ import secrets
 import xml.etree.ElementTree as ET
 
 from slixmpp import Iq, Message
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
 
 from ..errors import Forbidden, ProtocolError
 from ..protocol import provisioning
@@ -66,11 +64,8 @@ class Thing(Participant):
         self._allowed = policy_check(policy)
         self._rules: dict[tuple[provisioning.RuleRange, str], bool] = {}
         self._questions: dict[str, str] = {}  # requester -> key of the question sent to the owner
-        stream = self._client.stream
-        stream.register_handler(Callback(
-            "isFriendRule iq", MatchXPath(f"{{jabber:client}}iq/{_RULE}"), self._on_rule_iq))
-        stream.register_handler(Callback(
-            "isFriendRule message", MatchXPath(f"{{jabber:client}}message/{_RULE}"), self._on_rule_message))
+        self._client.on("iq", _RULE, self._on_rule_iq)
+        self._client.on("message", _RULE, self._on_rule_message)
 
     async def _on_online(self) -> None:
         # Discovery data is kept per full JID, known only once bound: declare the features now.
@@ -210,11 +205,11 @@ class Thing(Participant):
         message.xml.append(provisioning.build_is_friend(question))
         message.send()
 
-    def _on_rule_iq(self, iq: Iq) -> None:
+    def _on_rule_iq(self, iq: Iq, rule: ET.Element) -> None:
         if iq["type"] != "set":
             return
         try:
-            self._apply_rule(iq["from"].bare, iq.xml.find(_RULE))
+            self._apply_rule(iq["from"].bare, rule)
         except ProtocolError as e:
             send_error(iq, "modify", "bad-request", str(e))
         except PermissionError as e:
@@ -222,9 +217,9 @@ class Thing(Participant):
         else:
             iq.reply().send()
 
-    def _on_rule_message(self, message: Message) -> None:
+    def _on_rule_message(self, message: Message, rule: ET.Element) -> None:
         try:
-            self._apply_rule(message["from"].bare, message.xml.find(_RULE))
+            self._apply_rule(message["from"].bare, rule)
         except (ProtocolError, PermissionError):
             pass  # a message has nobody waiting for an error; the request stays pending
 

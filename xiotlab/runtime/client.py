@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
 import logging
 import ssl
 import weakref
@@ -18,11 +19,12 @@ from pathlib import Path
 
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatchXPath
+from slixmpp.xmlstream.matcher.base import MatcherBase
 
 from ..errors import (
     AuthenticationFailed,
@@ -59,16 +61,24 @@ class Endpoint:
         return f"{self.host}:{self.port}" if self.host else f"{domain} (via DNS)"
 
 
+@functools.cache
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """One verifying TLS context per trust anchor, shared by every client that uses it.
+
+    ``ca_file`` None means the system's authorities. A context holding the system store
+    weighs hundreds of kilobytes; a fleet of a thousand things must not carry a thousand.
+    """
+    return ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
+
+
 class _Stream(slixmpp.ClientXMPP):
     """slixmpp's client with the lab's defaults: STARTTLS only, verified, nothing automatic."""
 
     def __init__(self, jid: str, password: str, endpoint: Endpoint) -> None:
-        super().__init__(jid, password, loop=network.loop)
+        super().__init__(jid, password, loop=network.loop, ssl_context=tls_context(endpoint.ca_file))
         self.enable_direct_tls = False
         self.enable_plaintext = False
         self.enable_starttls = True
-        if endpoint.ca_file is not None:
-            self.ca_certs = Path(endpoint.ca_file)
         # Friend requests are decided by the roles, never accepted blindly.
         self.roster.auto_authorize = None
         self.roster.auto_subscribe = False
@@ -89,6 +99,7 @@ class XmppClient:
         self.stream.add_filter("in", self._trace_in)
         self.online = False
         self.stream.add_event_handler("disconnected", self._on_disconnected)
+        self._routes: dict[str, dict[str, Callable]] = {}
         _live.add(self)
 
     @property
@@ -218,6 +229,21 @@ class XmppClient:
 
     # --- serving requests ---------------------------------------------------
 
+    def on(self, kind: str, tag: str, callback: Callable[[slixmpp.ElementBase, ET.Element], Any]) -> None:
+        """Call ``callback(stanza, payload)`` for each ``kind`` stanza ("iq" or "message") carrying ``tag``.
+
+        ``tag`` is a payload element in Clark notation (``{namespace}local``). One handler per
+        stanza kind routes by a dictionary lookup, so adding routes costs nothing per stanza.
+        """
+        routes = self._routes.get(kind)
+        if routes is None:
+            routes = self._routes[kind] = {}
+            top = f"{{jabber:client}}{kind}"
+            self.stream.register_handler(Callback(
+                f"xiotlab {kind} routes", _PayloadMatcher(top, routes),
+                lambda stanza: _dispatch(stanza, routes)))
+        routes[tag] = callback
+
     def serve(self, namespaces: Iterable[str], local: str, handler: Handler, types: tuple[str, ...] = ("get", "set")) -> None:
         """Answer iqs carrying ``<local>`` in any of ``namespaces`` with ``await handler(sender, element)``.
 
@@ -226,13 +252,12 @@ class XmppClient:
         errors become XMPP errors: Forbidden → forbidden, ProtocolError → bad-request,
         StanzaError → its condition, anything else → internal-server-error (and a log line).
         """
+        def answer(iq, element):
+            if iq["type"] in types:
+                asyncio.ensure_future(self._answer(iq, element, handler))
+
         for ns in namespaces:
-            tag = f"{{{ns}}}{local}"
-            self.stream.register_handler(Callback(
-                f"serve {tag}", MatchXPath(f"{{jabber:client}}iq/{tag}"),
-                lambda iq, tag=tag: iq["type"] in types and asyncio.ensure_future(
-                    self._answer(iq, iq.xml.find(tag), handler)),
-            ))
+            self.on("iq", f"{{{ns}}}{local}", answer)
 
     async def _answer(self, iq: slixmpp.Iq, element: ET.Element, handler: Handler) -> None:
         try:
@@ -265,6 +290,26 @@ class XmppClient:
     def _trace_in(self, stanza):
         self.trace.record("in", stanza.xml)
         return stanza
+
+
+class _PayloadMatcher(MatcherBase):
+    """Matches stanzas of one kind that carry a routed payload element."""
+
+    def __init__(self, top: str, routes: dict[str, Callable]) -> None:
+        super().__init__(routes)
+        self.top = top
+        self.routes = routes
+
+    def match(self, stanza) -> bool:
+        xml = stanza.xml
+        return xml.tag == self.top and any(child.tag in self.routes for child in xml)
+
+
+def _dispatch(stanza, routes: dict[str, Callable]) -> None:
+    for child in stanza.xml:
+        callback = routes.get(child.tag)
+        if callback is not None:
+            callback(stanza, child)
 
 
 class ErrorReply(Exception):
