@@ -24,7 +24,7 @@ from xiotlab.protocol.values import NodeRef
 
 from .test_control import form_text, key, values_of, xml_text
 
-slixmpp = pytest.importorskip("slixmpp")
+
 import slixmpp.plugins.xep_0325.stanza  # noqa: E402,F401  (registers <set/> and friends on Iq and Message)
 from slixmpp.xmlstream.matcher import StanzaPath  # noqa: E402
 

@@ -24,7 +24,6 @@ from xiotlab.protocol.values import UTC, Category, Duration, Field, NodeRef, QoS
 from . import strategies as S
 from .test_sensordata import wire
 
-slixmpp = pytest.importorskip("slixmpp")
 from slixmpp import Iq, Message  # noqa: E402
 import slixmpp.plugins.xep_0323.stanza  # noqa: E402,F401  (registers the plugin's stanza classes)
 from slixmpp.plugins.xep_0323.device import Device  # noqa: E402

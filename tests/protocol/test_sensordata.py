@@ -341,7 +341,7 @@ def hostile(xml: str):
         (sd.parse_response, f"<resp xmlns='{NS}' id='1'><nd><ts v='2020-01-01T00:00:00Z'/></nd></resp>",
          "<nd> lacks the required attribute 'id'"),
         (sd.parse_response, f"<resp xmlns='{NS}' id='1' more='perhaps'/>", "attribute 'more'"),
-        (sd.parse_response, f"<resp xmlns='urn:example' id='1'/>", "in namespace 'urn:example'"),
+        (sd.parse_response, "<resp xmlns='urn:example' id='1'/>", "in namespace 'urn:example'"),
         (sd.parse_response, "<resp id='1'/>", "without namespace"),
         (sd.parse_request, "<iq type='get'><req xmlns='urn:nfi:iot:sd:1.0' id='1'/></iq>", "not the stanza itself"),
         (sd.parse, f"<subscribe xmlns='{NS}' id='1'/>", "expected <req>"),

@@ -15,7 +15,7 @@ import pytest
 
 from xiotlab import Owner
 from xiotlab.errors import WrongThread
-from xiotlab.runtime import blocking, network, network_call
+from xiotlab.runtime import blocking, network_call
 
 
 class Echo:

@@ -35,8 +35,10 @@ from ..errors import (
     ProtocolError,
     StanzaError,
     TimedOut,
+    XmppError,
 )
-from ..protocol import control
+from ..protocol import control, legacy_sensordata
+from ..protocol.namespaces import LEGACY_SENSOR_DATA, STANZA_ERRORS
 from .loop import network
 from .trace import Trace
 
@@ -225,7 +227,7 @@ class XmppClient:
         except IqTimeout:
             raise TimedOut(f"{iq['to']} did not answer within {timeout:g} s.") from None
         except IqError as e:
-            raise (read_error(e.iq.xml) if read_error else stanza_error(e.iq, iq["to"])) from None
+            raise (read_error or stanza_error)(e.iq.xml) from None
 
     # --- serving requests ---------------------------------------------------
 
@@ -340,20 +342,30 @@ def _say_goodbye() -> None:
             log.debug("closing connections at exit failed", exc_info=True)
 
 
-def stanza_error(answer: slixmpp.Iq, peer) -> StanzaError | Forbidden:
-    """The typed exception for an error answer from ``peer``.
+def stanza_error(answer: ET.Element) -> XmppError:
+    """The typed exception for an iq error answer.
 
-    A refused control parameter (a ``paramError`` in the error) is a ParameterError naming it.
+    A refused control parameter (a ``paramError``) is a ParameterError naming it; a legacy
+    sensor-data ``<rejected>`` lends its reason, which says more than the condition beside it.
     """
-    error = answer.xml.find("{jabber:client}error")
-    if error is not None and any(child.tag.endswith("}paramError") for child in error):
+    peer = answer.get("from") or "the server"
+    error = answer.find("{jabber:client}error")
+    if error is None:
+        return StanzaError(f"{peer} answered with an error that says nothing.")
+    if any(child.tag.endswith("}paramError") for child in error):
         return control.parse_error(error)
-    condition = answer["error"]["condition"]
-    text = answer["error"]["text"]
+    conditions = [c.tag.rsplit("}", 1)[-1] for c in error if c.tag.startswith(f"{{{STANZA_ERRORS}}}")]
+    condition = next((c for c in conditions if c != "text"), "undefined-condition")
+    text = error.findtext(f"{{{STANZA_ERRORS}}}text") or ""
+    rejected = answer.find(f"{{{LEGACY_SENSOR_DATA}}}rejected")
+    if rejected is not None:
+        with contextlib.suppress(ProtocolError):
+            text = legacy_sensordata.parse_rejected(rejected).reason or text
     detail = f": {text}" if text else ""
     if condition in ("forbidden", "not-authorized"):
         return Forbidden(f"{peer} refused the request ({condition}){detail}. Are you its friend or owner?")
-    return StanzaError(f"{peer} answered with an error ({condition}){detail}.", condition=condition, text=text)
+    return StanzaError(f"{peer} answered with an error ({condition}){detail}.", condition=condition, text=text,
+                       kind=error.get("type", "cancel"))
 
 
 def send_error(iq: slixmpp.Iq, kind: str, condition: str, text: str, details: Iterable[ET.Element] = ()) -> None:
