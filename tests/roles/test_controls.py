@@ -52,12 +52,13 @@ def test_the_form_describes_types_ranges_options_and_values(lamp):
         ParameterType.DOUBLE, 0.0, 100.0, 0.5, 50.0)
     tone = form.get("tone")
     assert tone.type is ParameterType.ENUM and [o.value for o in tone.options] == ["WARM", "COLD"]
+    assert "brightness: double 0.0..100.0 step 0.5 = 50.0" in repr(form)
 
 
 def test_set_reaches_the_handlers_typed_and_in_order(lamp):
     alice, thing, received = lamp
     alice.set(thing.jid, on=True, brightness=40, tone=Tone.COLD)
-    assert received == [("on", True), ("brightness", 40.0), ("tone", "COLD")]
+    assert received == [("on", True), ("brightness", 40.0), ("tone", Tone.COLD)]
     assert thing.controls["brightness"] == 40.0
     assert alice.control_form(thing.jid).get("on").value is True
 

@@ -495,6 +495,31 @@ class ControlForm:
         """The parameter called ``name``, or None."""
         return next((p for p in self.parameters if p.name == name), None)
 
+    def __iter__(self):
+        return iter(self.parameters)
+
+    def __len__(self) -> int:
+        return len(self.parameters)
+
+    def __repr__(self) -> str:
+        lines = "".join(f"\n  {summary(p)}" for p in self.parameters)
+        return f"<ControlForm {self.title!r}: {len(self.parameters)} parameters{lines}>"
+
+
+def summary(p: ControlParameter) -> str:
+    """One line describing a parameter: name, type, constraints, current value."""
+    parts = [f"{p.name}: {p.type}" + (f" ({p.enum_type})" if p.enum_type else "")]
+    if p.min is not None or p.max is not None:
+        parts.append(f"{_show(p, p.min) if p.min is not None else ''}..{_show(p, p.max) if p.max is not None else ''}")
+    if p.step is not None:
+        parts.append(f"step {_show(p, p.step)}")
+    if p.options:
+        parts.append("{" + ", ".join(_show(p, o.value) for o in p.options) + "}")
+    if p.read_only:
+        parts.append("read-only")
+    parts.append(f"= {_show(p, p.value)}" if p.value is not None else "= (unknown)")
+    return " ".join(parts)
+
 
 # --- helpers -----------------------------------------------------------------
 

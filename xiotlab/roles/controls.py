@@ -40,6 +40,7 @@ _PYTHON_TYPES = {
 
 
 def describe(name: str, kind: Any, options: Iterable | None, **details) -> ControlParameter:
+    # Enum classes become ENUM parameters whose options are the member names.
     """A ControlParameter from friendly arguments: Python types and Enum classes are understood."""
     enum_type = ""
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
@@ -71,6 +72,7 @@ class ControlService:
         self.thing = thing
         self.parameters: dict[str, ControlParameter] = {}
         self.handlers: dict[str, Callable[[Any], Any]] = {}
+        self.enums: dict[str, type[enum.Enum]] = {}  # handlers of Enum-typed controls get members
         client = thing._client
         client.serve(control.NAMESPACES, "set", self._set, types=("set",))
         client.serve(control.NAMESPACES, "getForm", self._get_form, types=("get",))
@@ -79,10 +81,13 @@ class ControlService:
         client.on("message", f"{{{LEGACY_CONTROL}}}set",
                   lambda message, element: asyncio.ensure_future(self._legacy_message(message, element)))
 
-    def declare(self, parameter: ControlParameter, handler: Callable[[Any], Any] | None) -> None:
+    def declare(self, parameter: ControlParameter, handler: Callable[[Any], Any] | None,
+                enum_class: type[enum.Enum] | None = None) -> None:
         self.parameters[parameter.name] = parameter
         if handler is not None:
             self.handlers[parameter.name] = handler
+        if enum_class is not None:
+            self.enums[parameter.name] = enum_class
 
     # --- the current dialect --------------------------------------------------
 
@@ -137,8 +142,9 @@ class ControlService:
         for parameter, value in resolved:
             handler = self.handlers.get(parameter.name)
             if handler is not None:
+                enum_class = self.enums.get(parameter.name)
                 try:
-                    await _call(handler, value)
+                    await _call(handler, enum_class[value] if enum_class else value)
                 except ParameterError:
                     raise
                 except ValueError as e:  # the handler's own refusal of a value

@@ -9,7 +9,9 @@ requests to come. A thing without an owner follows its ``policy``.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
+import enum
 import secrets
 import xml.etree.ElementTree as ET
 
@@ -127,18 +129,19 @@ class Thing(Participant):
                 label: str = "", description: str = "", read_only: bool = False):
         """Declare control parameter ``name``; decorate the function that acts on new values.
 
-        ``type``: ``bool``, ``int``, ``float``, ``str``, an ``Enum`` class (its members are the
-        options), a date/time type, or a :class:`~xiotlab.protocol.control.ParameterType`.
+        ``type``: ``bool``, ``int``, ``float``, ``str``, an ``Enum`` class (its member names are
+        the options, and the handler gets members), a date/time type, or a :class:`~xiotlab.protocol.control.ParameterType`.
         ``min``/``max``/``step`` bound numbers, ``options`` lists allowed values, ``value`` is the
         initial value. The handler gets each validated value; it may be a coroutine function,
         and may refuse a value by raising ``ValueError`` (the owner gets a ParameterError).
         """
         parameter = describe(name, type, options, value=value, min=min, max=max, step=step, label=label,
                              description=description, read_only=read_only)
-        self._controls.declare(parameter, None)
+        enum_class = type if isinstance(type, builtins.type) and issubclass(type, enum.Enum) else None
+        self._controls.declare(parameter, None, enum_class)
 
         def with_handler(handler):
-            self._controls.declare(parameter, handler)
+            self._controls.declare(parameter, handler, enum_class)
             return handler
 
         return with_handler
