@@ -374,3 +374,16 @@ def test_legacy_hostile_input():
         lc.parse_set(ET.fromstring(f"<set xmlns='{NS}'><int name='Level'/></set>"))
     assert info.value.parameter == "Level"
     assert info.value.details[0].tag == f"{{{NS}}}paramError"
+
+
+def test_the_default_error_slixmpp_inserts_does_not_hide_the_devices_answer():
+    # What an owner's slixmpp hands over for a 2014-draft refusal: its own bare
+    # feature-not-implemented, inserted beside the device's setResponse.
+    iq = ET.fromstring(
+        "<iq xmlns='jabber:client' type='error'>"
+        f"<setResponse xmlns='{NS}' responseCode='NotFound'><parameter name='dimmer'/>"
+        "<error var='Output'>Invalid field dimmer</error></setResponse>"
+        "<error type='cancel'><feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    )
+    refusal = lc.parse_error(iq)
+    assert refusal.parameter == "dimmer" and "Invalid field dimmer" in str(refusal)

@@ -397,6 +397,66 @@ def test_elements_built_by_careless_code_still_give_protocol_errors():
         sd.parse_accepted(odd)
 
 
+@pytest.mark.parametrize(
+    "field",
+    [
+        "<q n='T' v='warm'/>",
+        "<s v='x'/>",
+        "<b n='B' v='on'/>",
+        "<q n='T' v='1' ar='perhaps'/>",
+        "<q n='T' v='1' loc='x'/>",
+    ],
+)
+def test_a_bad_field_reads_the_same_inside_a_response_as_alone(field):
+    # Responses read their fields through a faster path than parse_field; the errors must not differ.
+    element = hostile(f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'>{field}</ts></resp>")
+    with pytest.raises(ProtocolError) as alone:
+        sd.parse_field(element[0][0], timestamp=STAMP)
+    with pytest.raises(ProtocolError) as inside:
+        sd.parse_response(element)
+    assert str(inside.value) == str(alone.value)
+    assert type(inside.value.__cause__) is type(alone.value.__cause__)
+
+
+@given(st.sampled_from(list(ValueType)).flatmap(lambda vtype: S.fields(vtype, node=st.none() | S.nodes)))
+def test_the_parsers_fast_field_constructor_makes_what_the_validating_one_makes(field):
+    arguments = {f.name: getattr(field, f.name) for f in dataclasses.fields(Field)}
+    made = Field._from_parser(**arguments)
+    assert made == Field(**arguments)
+    assert vars(made) == vars(field) and list(vars(made)) == list(vars(field))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"name": "bad\x00name"},
+        {"unit": "\x01"},
+        {"localization_namespace": "\ud800"},
+        {"localization": "x"},
+        {"timestamp": dt.datetime(2020, 1, 1)},  # naive: local time, converted by the validating constructor
+        {"timestamp": "2020-01-01"},
+        {"node": "N"},
+        {"type": ValueType.STRING, "value": "x\x02", "unit": None, "decimals": None},
+        {"type": ValueType.BOOLEAN, "value": True},  # unit on a boolean
+    ],
+)
+def test_the_fast_field_constructor_leaves_what_it_cannot_vouch_for_to_the_validating_one(change):
+    arguments = dict(
+        name="T", value=1.5, type=ValueType.QUANTITY, timestamp=STAMP, unit="°C", decimals=1, enum_type=None,
+        categories=Category.MOMENTARY, qos=QoS(0), writable=False, node=None, localization_namespace=None,
+        localization=None,
+    )
+    arguments.update(change)
+    try:
+        expected = Field(**arguments)
+    except (TypeError, ValueError) as exc:
+        with pytest.raises(type(exc)) as caught:
+            Field._from_parser(**arguments)
+        assert str(caught.value) == str(exc)
+    else:
+        assert Field._from_parser(**arguments) == expected
+
+
 vocabulary = ["req", "resp", "nd", "ts", "f", "q", "b", "i", "l", "s", "e", "d", "t", "dt", "dr", "err", "x",
               "accepted", "started", "done", "cancel"]
 attribute_names = ["id", "n", "v", "u", "t", "m", "all", "more", "queued", "from", "to", "src", "pt", "ctr", "loc", "ar"]

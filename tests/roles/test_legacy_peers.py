@@ -10,22 +10,19 @@ slixmpp's queue until the loop wakes).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 
 import pytest
 import slixmpp
 from slixmpp.plugins.xep_0323.device import Device
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from xiotlab import Owner, Thing
 from xiotlab.errors import StanzaError, TimedOut
 from xiotlab.protocol.namespaces import LEGACY_SENSOR_DATA, SENSOR_DATA
 from xiotlab.protocol.values import Category, NodeRef, ValueType
-from xiotlab.runtime import network
 
+from . import plugin_peers
+from .plugin_peers import WAIT
 from .test_friendship import eventually
 
 pytestmark = [
@@ -34,7 +31,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:isSet:DeprecationWarning"),
 ]
 
-WAIT = 10.0  # the longest any single wait here may take
 DEVICE_TIME = "2026-01-02T03:04:05"  # the plugin's stamps are naive local time
 ENDS = ("done", "failure", "rejected", "cancelled")  # callback results after which nothing more comes
 
@@ -42,51 +38,18 @@ ENDS = ("done", "failure", "rejected", "cancelled")  # callback results after wh
 # --- plugin peers ---------------------------------------------------------------------------------
 
 
-class PluginPeer:
+class PluginPeer(plugin_peers.PluginPeer):
     """A connected slixmpp client with ``xep_0030`` and ``xep_0323``, on the xiotlab network loop."""
 
+    plugin_name = "xep_0323"
+
     def __init__(self, xmpp: slixmpp.ClientXMPP) -> None:
-        self.xmpp = xmpp
+        super().__init__(xmpp)
         self.results: list[dict] = []  # what request_data's callback was given, in order
-        self.iq_errors: list[slixmpp.Iq] = []  # every iq error that reached it, for the plugin or not
-        xmpp.register_handler(Callback("test: iq errors", StanzaPath("iq@type=error"), self.iq_errors.append))
-
-    @property
-    def jid(self) -> str:
-        return self.xmpp.boundjid.bare
-
-    @property
-    def full_jid(self) -> str:
-        return self.xmpp.boundjid.full
-
-    @property
-    def plugin(self):
-        return self.xmpp.plugin["xep_0323"]
-
-    def befriend(self, jid: str) -> None:
-        """Send a friend request; the peer accepts the one coming back on its own (auto_authorize)."""
-        network.run(self._on_loop(self.xmpp.send_presence_subscription, pto=jid))
 
     def request(self, to: str, **options) -> str:
         """Start a readout of ``to`` (a full JID) with ``request_data``; returns its seqnr."""
-        return network.run(self._on_loop(self._request_data, to, options))
-
-    def _request_data(self, to: str, options: dict) -> str:
-        # request_data drops the future of its iq: an error answer would be logged as
-        # "Future exception was never retrieved". The plugin reads errors by its own handler.
-        make_iq = self.xmpp.Iq
-
-        def quiet_iq(*args, **kwargs):
-            iq = make_iq(*args, **kwargs)
-            send = iq.send
-            iq.send = lambda *a, **k: _retrieved(send(*a, **k))
-            return iq
-
-        self.xmpp.Iq = quiet_iq
-        try:
-            return self.plugin.request_data(self.full_jid, to, self._record, **options)
-        finally:
-            del self.xmpp.Iq
+        return self.call_quietly(self.plugin.request_data, self.full_jid, to, self._record, **options)
 
     def results_until_end(self) -> list[dict]:
         """The callback's results once one that ends a readout came (waits at most WAIT seconds)."""
@@ -98,74 +61,22 @@ class PluginPeer:
     def _record(self, **result) -> None:  # request_data's callback, on the network thread
         self.results.append(result)
 
-    @staticmethod
-    async def _on_loop(fn, *args, **kwargs):
-        return fn(*args, **kwargs)
-
-
-def _retrieved(future: asyncio.Future) -> asyncio.Future:
-    future.add_done_callback(lambda f: f.cancelled() or f.exception())
-    return future
-
-
-async def _connect(lab, name: str, device: Device | None) -> PluginPeer:
-    account = lab.account(name)
-    xmpp = slixmpp.ClientXMPP(account.jid, account.password, loop=asyncio.get_running_loop())
-    xmpp.enable_direct_tls = False
-    xmpp.ca_certs = str(lab.ca_file)
-    xmpp.register_plugin("xep_0030")
-    xmpp.register_plugin("xep_0323", pconfig={"threaded": False})
-    if device is not None:
-        xmpp.plugin["xep_0323"].register_node(device.nodeId, device, commTimeout=5)
-    peer = PluginPeer(xmpp)
-    outcome = asyncio.get_running_loop().create_future()
-
-    def settle(failure):
-        if not outcome.done():
-            outcome.set_result(failure)
-
-    xmpp.add_event_handler("session_start", lambda _: settle(None))
-    xmpp.add_event_handler("failed_auth", lambda _: settle("authentication failed"))
-    xmpp.add_event_handler("connection_failed", lambda e: settle(f"connection failed: {e}"))
-    xmpp.connect(lab.host, lab.port)
-    try:
-        failure = await asyncio.wait_for(outcome, WAIT)
-        if failure is None:
-            await xmpp.get_roster(timeout=WAIT)
-            xmpp.send_presence()
-            return peer
-    except asyncio.TimeoutError:
-        failure = f"not online within {WAIT:g} s"
-    await _disconnect(xmpp)
-    raise AssertionError(f"plugin peer {account.jid}: {failure}")
-
-
-async def _disconnect(xmpp: slixmpp.ClientXMPP) -> None:
-    try:
-        await asyncio.wait_for(xmpp.disconnect(wait=1.0), WAIT / 2)
-    except asyncio.TimeoutError:
-        xmpp.abort()
-    xmpp.cancel_connection_attempt()
-    sender = xmpp._run_out_filters  # slixmpp leaves its send loop pending after a disconnect
-    if sender is not None and not sender.done():
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
-
 
 @pytest.fixture
 def plugin_peer(lab, name):
     """``plugin_peer(device=None, prefix=...)`` -> a connected PluginPeer; all leave after the test."""
-    peers: list[PluginPeer] = []
+    with plugin_peers.plugin_peers(lab, name) as start:
 
-    def connect(device: Device | None = None, prefix: str = "plugin") -> PluginPeer:
-        peer = network.run(_connect(lab, name(prefix), device))
-        peers.append(peer)
-        return peer
+        def connect(device: Device | None = None, prefix: str = "plugin") -> PluginPeer:
+            def register(xmpp):
+                if device is not None:
+                    xmpp.plugin["xep_0323"].register_node(device.nodeId, device, commTimeout=5)
 
-    yield connect
-    for peer in peers:
-        network.run(_disconnect(peer.xmpp))
+            # threaded=False: the device side answers on the loop, not from worker threads.
+            plugins = {"xep_0030": {}, "xep_0323": {"threaded": False}}
+            return start(prefix, plugins, PluginPeer, register)
+
+        yield connect
 
 
 def make_device(node_id: str = "meter-1") -> Device:

@@ -192,11 +192,11 @@ def put_true(element: ET.Element, name: str, value: bool) -> None:
 class FlagTable(Generic[FlagT]):
     """The boolean attribute of each flag of a :class:`enum.Flag` type, ready for quick reading and writing.
 
-    ``enum.Flag`` arithmetic (``|``, ``in``) costs about a microsecond an
-    operation, and a field carries two flag types of up to 14 members. So
-    reading adds up plain int bits and writing looks the attribute names up;
-    both results are cached per combination (at most 2**members of them),
-    keyed by int value: hashing a flag runs Python code.
+    ``enum.Flag`` operations (``|``, ``in``, even hashing) run Python code,
+    a few hundred nanoseconds each, and a field carries two flag types of up
+    to 14 members. So reading adds up plain int bits and writing looks the
+    attribute names up; both results are cached per combination (at most
+    2**members of them), keyed by int value.
     """
 
     def __init__(self, table: dict[FlagT, str], empty: FlagT) -> None:

@@ -199,6 +199,21 @@ _FROM_DATATYPE = {
 }
 
 
+# Python types to parameter types; order matters (bool is an int, datetime a date).
+PYTHON_TYPES: dict[type, ParameterType] = {
+    bool: T.BOOLEAN, int: T.INT, float: T.DOUBLE, str: T.STRING, _dt.datetime: T.DATETIME,
+    _dt.date: T.DATE, _dt.time: T.TIME, _dt.timedelta: T.DURATION, Duration: T.DURATION,
+}
+
+
+def parameter_type_of(value: Any) -> ParameterType | None:
+    """The parameter type a Python value is sent as (an int past 32 bits is a long), or None."""
+    kind = next((t for python, t in PYTHON_TYPES.items() if isinstance(value, python)), None)
+    if kind is T.INT and not -2**31 <= value < 2**31:
+        return T.LONG
+    return kind
+
+
 # --- typed values ------------------------------------------------------------
 
 

@@ -36,8 +36,9 @@ The plugin follows the 2014 draft (0.2), before errors became XMPP errors.
   interfaces the stanza class does not declare, and looks up ``error`` without
   its namespace). :func:`build_set_response` adds ``responseCode='OK'`` (not
   in the XEP since 0.3) so that callback at least sees success.
-* Values are whatever string its user passed; a Python ``True`` becomes the
-  attribute ``True``. :func:`parse_set` accepts booleans in any letter case and
+* Values are whatever string its user passed (``str(True)`` gives ``True``; a
+  bare Python bool is not even sent: it breaks slixmpp's send queue with a
+  TypeError). :func:`parse_set` accepts booleans in any letter case and
   doubles also in Python's ``inf``/``nan``; every other type must be in its
   XML Schema lexical form. A dateTime without zone is read as local time. An empty string
   makes slixmpp drop the ``value`` attribute altogether, so a ``<string/>``
@@ -352,6 +353,8 @@ def parse_error(iq: ET.Element) -> StanzaError:
     control._check_bounds(iq)
     std = next((c for c in iq if control._split(c.tag)[1] == "error"), None)
     resp = iq.find(_NS + "setResponse")
+    if std is not None and resp is not None and _is_slixmpp_default(std):
+        std = None  # the device's own answer is the setResponse
     if std is not None and (resp is None or std.find(f"{{{STANZA_ERRORS}}}*") is not None):
         return control.parse_error(std)
     if resp is None:
@@ -373,6 +376,17 @@ def parse_error(iq: ET.Element) -> StanzaError:
         return ParameterError(var, text or code, condition=condition)
     return StanzaError(f"the device refused the request: {code}" + (f" ({text})" if text else ""),
                        condition=condition, text=text)
+
+
+def _is_slixmpp_default(error: ET.Element) -> bool:
+    """Whether ``error`` is the bare one slixmpp inserts into an error iq that has none.
+
+    Devices of the 2014 draft (slixmpp's plugin) answer with only a ``<setResponse/>``;
+    slixmpp, reading such an answer, adds ``<error type='cancel'><feature-not-implemented/>``,
+    which would hide the device's own reason and the parameter it names.
+    """
+    return (error.get("type") == "cancel" and not (error.text or "").strip()
+            and [c.tag for c in error] == [f"{{{STANZA_ERRORS}}}feature-not-implemented"])
 
 
 # --- getForm and the form ----------------------------------------------------------

@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from typing import Union
 
 from . import _sdxml as x
+from ..errors import ProtocolError
 from .namespaces import SENSOR_DATA, SENSOR_DATA_ALIASES
 from .values import (
     UTC,
@@ -426,8 +427,9 @@ def parse_field(
 
 
 def _read_field(element: ET.Element, vtype: ValueType, timestamp: dt.datetime, node: NodeRef | None) -> Field:
-    # Attributes are read in the order the validating Field constructor used to be given them,
-    # so that of several faults the same one is reported.
+    # parse_field without the checks of the element's name and of the caller's arguments: responses
+    # call it for every field. Attributes are read in the order they always were, so that of
+    # several faults the same one is reported.
     value, decimals = x.lexical(element, "v", parse_value, vtype, x.required(element, "v"))
     return Field._from_parser(
         name=x.required(element, "n"),
@@ -528,6 +530,8 @@ def _read_timestamp(element, ns, fields, errors, budget, node) -> None:
             continue
         try:
             fields.append(_read_field(child, _TYPES[local], stamp, node))
+        except ProtocolError:
+            raise
         except x.UNFORESEEN as exc:
             raise x.unforeseen(child, exc) from exc  # what parse_field's guard says: the field is named
 

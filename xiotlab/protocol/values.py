@@ -312,6 +312,7 @@ def format_integer(value: int) -> str:
 # --- xs:double ----------------------------------------------------------------------
 
 _DOUBLE = re.compile(r"[+-]?([0-9]+(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]+))?")
+_PLAIN_DOUBLE = re.compile(r"-?[0-9]+(?:\.([0-9]*))?")  # 12, -12.30: how nearly every value is written
 _SPECIAL_DOUBLES = {"INF": math.inf, "+INF": math.inf, "-INF": -math.inf, "NaN": math.nan}
 _PYTHON_SPECIALS = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 
@@ -324,6 +325,9 @@ def parse_double(text: str, where: str = "", *, lenient: bool = False) -> tuple[
     ``inf``/``nan`` spellings, which Python peers produce with ``str(float)``.
     """
     word = _collapse(text)
+    plain = _PLAIN_DOUBLE.fullmatch(word)
+    if plain:  # a shortcut for the common form, whose decimals are the digits after the point
+        return float(word), min(len(plain.group(1) or ""), MAX_DECIMALS)
     if word in _SPECIAL_DOUBLES:
         return _SPECIAL_DOUBLES[word], None
     if lenient and word.lower() in _PYTHON_SPECIALS:

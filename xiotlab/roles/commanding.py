@@ -2,16 +2,18 @@
 
 Values are typed from the thing's control form (fetched once per thing and
 kept until it goes offline), so ``set(lamp, brightness=40)`` sends a double
-if the lamp says brightness is a double. Range, step and option checks are
-the thing's to make: its refusals come back as
-:class:`~xiotlab.errors.ParameterError` naming the parameter.
+if the lamp says brightness is a double. A legacy device without a form
+(slixmpp's xep_0325 plugin answers no ``getForm``) gets each value typed
+from its Python type instead: ``True`` a boolean, ``40`` an int, ``40.0`` a
+double. Range, step and option checks are the thing's to make: its refusals
+come back as :class:`~xiotlab.errors.ParameterError` naming the parameter.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ParameterError, ProtocolError
+from ..errors import ParameterError, ProtocolError, StanzaError
 from ..protocol import control, legacy_control
 from ..protocol.control import ControlForm, ParameterValue
 from ..protocol.namespaces import LEGACY_CONTROL
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
 
 PREFERENCE = (*control.NAMESPACES, LEGACY_CONTROL)
 
+# A legacy device that answers a form request with one of these has no form (not a refusal).
+_NO_FORM = ("feature-not-implemented", "service-unavailable")
+
+
 
 class ControlClient:
     """Reads control forms and sets parameters for one owner."""
@@ -29,8 +35,12 @@ class ControlClient:
     def __init__(self, owner: Owner) -> None:
         self.owner = owner
         self._forms: dict[str, ControlForm] = {}
-        owner._client.stream.add_event_handler(
-            "presence_unavailable", lambda presence: self._forms.pop(presence["from"].full, None))
+        self._formless: set[str] = set()  # legacy devices that answered getForm with "not implemented"
+        owner._client.stream.add_event_handler("presence_unavailable", self._forget)
+
+    def _forget(self, presence) -> None:
+        self._forms.pop(presence["from"].full, None)
+        self._formless.discard(presence["from"].full)
 
     async def form(self, jid: str, timeout: float, fresh: bool = True) -> ControlForm:
         """The control form of friend ``jid`` (from the cache unless ``fresh``)."""
@@ -49,9 +59,12 @@ class ControlClient:
         if not values:
             raise ValueError("Nothing to set: pass parameters as keywords, e.g. set(lamp, on=True).")
         full = online_address(self.owner, jid)
-        form = await self.form(jid, timeout, fresh=False)
-        typed = [self._typed(form, full, name, value) for name, value in values.items()]
         ns = await choose_dialect(self.owner, full, PREFERENCE, timeout)
+        form = await self._form_for_set(jid, full, ns, timeout)
+        if form is None:
+            typed = [_inferred(name, value) for name, value in values.items()]
+        else:
+            typed = [self._typed(form, full, name, value) for name, value in values.items()]
         stream = self.owner._client.stream
         iq = stream.make_iq_set(ito=full)
         if ns == LEGACY_CONTROL:
@@ -62,6 +75,18 @@ class ControlClient:
         answer = await self.owner._client.iq(iq, timeout)
         payload = next(iter(answer.xml), None)
         return None if payload is None else control.parse_set_response(payload)
+
+    async def _form_for_set(self, jid: str, full: str, ns: str, timeout: float) -> ControlForm | None:
+        """The form to type values with; None for a legacy device that has none."""
+        if ns == LEGACY_CONTROL and full in self._formless:
+            return None
+        try:
+            return await self.form(jid, timeout, fresh=False)
+        except StanzaError as e:
+            if ns != LEGACY_CONTROL or e.condition not in _NO_FORM:
+                raise
+        self._formless.add(full)
+        return None
 
     @staticmethod
     def _typed(form: ControlForm, full: str, name: str, value: Any) -> ParameterValue:
@@ -74,3 +99,13 @@ class ControlClient:
         except (TypeError, ValueError) as e:
             raise ParameterError(name, f"wrong type: {e}", hint=f"send a {parameter.type} value") from None
         return ParameterValue(name, parameter.type, value, parameter.enum_type)
+
+
+def _inferred(name: str, value: Any) -> ParameterValue:
+    """``value`` as a legacy parameter of the type its Python type names (for devices without a form)."""
+    kind = control.parameter_type_of(value)
+    if kind is None:
+        raise ParameterError(name, f"this device has no control form, and a {type(value).__name__} value "
+                             "names no legacy parameter type",
+                             hint="pass a bool, int, float, str, or a date, time, datetime or timedelta")
+    return ParameterValue(name, kind, value)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime as dt
 import enum
 import inspect
 import logging
@@ -32,11 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("xiotlab")
 
-_PYTHON_TYPES = {
-    bool: ParameterType.BOOLEAN, int: ParameterType.INT, float: ParameterType.DOUBLE, str: ParameterType.STRING,
-    dt.datetime: ParameterType.DATETIME, dt.date: ParameterType.DATE, dt.time: ParameterType.TIME,
-    dt.timedelta: ParameterType.DURATION,
-}
 
 
 def describe(name: str, kind: Any, options: Iterable | None, **details) -> ControlParameter:
@@ -46,8 +40,8 @@ def describe(name: str, kind: Any, options: Iterable | None, **details) -> Contr
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         options = [m.name for m in kind] if options is None else options
         enum_type, kind = kind.__name__, ParameterType.ENUM
-    elif kind in _PYTHON_TYPES:
-        kind = _PYTHON_TYPES[kind]
+    elif kind in control.PYTHON_TYPES:
+        kind = control.PYTHON_TYPES[kind]
     try:
         kind = ParameterType(kind)
     except ValueError:
