@@ -135,16 +135,12 @@ class SensorService:
     # --- events -----------------------------------------------------------
 
     def _send(self, subscriber: str, payloads: list[ET.Element], store: bool = False) -> None:
-        stream = self.thing._client.stream
         if not self.thing.online:
             return
         for payload in payloads:
             # Headlines are never kept for an absent receiver, and the hint says so to any server.
-            message = stream.make_message(mto=subscriber, mtype="normal" if store else "headline")
-            message.xml.append(payload)
-            if not store:
-                message.xml.append(ET.Element(NO_STORE))
-            message.send()
+            hints = [] if store else [ET.Element(NO_STORE)]
+            self.thing._client.send_message(subscriber, [payload, *hints], "normal" if store else "headline")
 
     def _subscriber_left(self, presence: Presence) -> None:
         self.subscriptions.drop_subscriber(presence["from"].full)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import quoteattr
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -229,6 +230,18 @@ class XmppClient:
         except IqError as e:
             raise (read_error or stanza_error)(e.iq.xml) from None
 
+    def send_message(self, to: str, payloads: Iterable[ET.Element], kind: str = "normal") -> None:
+        """Send one message carrying ``payloads``, serialized here rather than by slixmpp.
+
+        For data-heavy messages (sensor events): the standard library's serializer
+        costs a third of slixmpp's per element, and the text still goes through the
+        stream's send queue, in order with every other stanza.
+        """
+        message = ET.Element("{jabber:client}message", {"to": to, "type": kind, "id": self.stream.new_id()})
+        message.extend(payloads)
+        self.trace.record("out", message)
+        self.stream.send(_message_text(message))
+
     # --- serving requests ---------------------------------------------------
 
     def on(self, kind: str, tag: str, callback: Callable[[slixmpp.ElementBase, ET.Element], Any]) -> None:
@@ -292,6 +305,13 @@ class XmppClient:
     def _trace_in(self, stanza):
         self.trace.record("in", stanza.xml)
         return stanza
+
+
+def _message_text(message: ET.Element) -> str:
+    attributes = "".join(f" {name}={quoteattr(value)}" for name, value in message.attrib.items())
+    # Payloads carry prefixed namespaces (ns0:resp): valid XML, and the trace shows them plainly.
+    body = "".join(ET.tostring(p, encoding="unicode") for p in message)
+    return f"<message{attributes}>{body}</message>"
 
 
 class _PayloadMatcher(MatcherBase):
