@@ -78,7 +78,7 @@ from .namespaces import LEGACY_CONTROL, STANZA_ERRORS
 from .values import LOCAL, NodeRef
 
 __all__ = [
-    "NAMESPACE", "NodeRef", "LegacySetRequest", "LegacySetResponse",
+    "NAMESPACE", "NodeRef", "LegacySetResponse",
     "build_control_form", "build_get_form", "build_set", "build_set_error", "build_set_form",
     "build_set_response", "parse_control_form", "parse_error", "parse_get_form", "parse_set",
     "parse_set_response", "resolve_set", "validate", "ControlForm", "ControlParameter",
@@ -98,30 +98,6 @@ _CONDITION_TO_CODE = {
     "item-not-found": "NotFound", "forbidden": "InsufficientPrivileges", "conflict": "Locked",
     "feature-not-implemented": "NotImplemented",
 }
-
-
-@dataclass(frozen=True)
-class LegacySetRequest:
-    """A parsed legacy ``<set/>``; has the ``values``/``form_values`` :func:`resolve_set` reads."""
-
-    values: tuple[ParameterValue, ...] = ()
-    nodes: tuple[NodeRef, ...] = ()
-    form: dataforms.DataForm | None = None
-    service_token: str = ""
-    device_token: str = ""
-    user_token: str = ""
-
-    @property
-    def form_values(self) -> dict[str, str]:
-        """The submitted form's values by field name (the session field left out)."""
-        return control.SetRequest(form=self.form).form_values
-
-    @property
-    def parameter_names(self) -> tuple[str, ...]:
-        """Every parameter name the request touches, in order."""
-        return tuple(v.name for v in self.values) + tuple(self.form_values)
-
-    namespace = LEGACY_CONTROL
 
 
 @dataclass(frozen=True)
@@ -219,8 +195,8 @@ def build_set_form(
     return el
 
 
-def parse_set(element: ET.Element) -> LegacySetRequest:
-    """A legacy ``<set/>`` (from an iq or a message) to a :class:`LegacySetRequest`.
+def parse_set(element: ET.Element) -> control.SetRequest:
+    """A legacy ``<set/>`` (from an iq or a message) to a :class:`~.control.SetRequest` in this namespace.
 
     Raises ProtocolError when malformed or too large, ParameterError (naming
     the parameter) when a value is missing or does not parse as its type.
@@ -253,8 +229,8 @@ def parse_set(element: ET.Element) -> LegacySetRequest:
         else:
             raise ProtocolError(f"unexpected {child.tag!r} in a legacy control <set/>; remove it")
     attr = lambda n: control._attr(element, n, "<set/>", False)  # noqa: E731
-    return LegacySetRequest(tuple(values), tuple(nodes), form,
-                            attr("serviceToken"), attr("deviceToken"), attr("userToken"))
+    return control.SetRequest(tuple(values), tuple(nodes), form, attr("serviceToken"), attr("deviceToken"),
+                              attr("userToken"), namespace=NAMESPACE)
 
 
 def _parse_value(element: ET.Element, t: ParameterType) -> ParameterValue:
