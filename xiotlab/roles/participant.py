@@ -57,6 +57,7 @@ class Participant:
         self._lab = lab
         self.timeout = timeout
         self.status = status
+        self._show: str | None = None
         self._client = XmppClient(jid, password, endpoint, timeout=timeout)
         self.roster = Roster(jid)
         self._features: dict[str, frozenset[str]] = {}
@@ -142,7 +143,7 @@ class Participant:
     set_status = blocking(aset_status)
 
     def _send_presence(self) -> None:
-        self._client.stream.send_presence(pstatus=self.status or None, pshow=getattr(self, "_show", None))
+        self._client.stream.send_presence(pstatus=self.status or None, pshow=self._show)
 
     # --- friendship -------------------------------------------------------
 

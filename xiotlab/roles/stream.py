@@ -32,7 +32,6 @@ class Stream(Observable):
         self.thing = thing
         self.id = subscription_id
         self._buffer: collections.deque[Field] = collections.deque(maxlen=buffer)
-        self._history_size = buffer
         self._received: collections.deque[Field] = collections.deque(maxlen=buffer)
         self.dropped = 0
         self.count = 0

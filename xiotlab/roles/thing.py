@@ -1,10 +1,8 @@
-"""``Thing``: a device on the network, whose owner decides who may befriend it.
+"""``Thing``: a device on the network — sensors, controls, and friends its owner chose.
 
-A thing accepts its owner at once. Anyone else's friend request goes to the
-owner as an ``isFriend`` question (``urn:nfi:iot:prov:o:1.0``), in a message
-so that it waits in offline storage while the owner is away; the owner's
-``isFriendRule`` answer settles it, and with a Domain or All range, similar
-requests to come. A thing without an owner follows its ``policy``.
+The protocols are served by one service each, on the thing's connection:
+:mod:`.ownership` (friend requests), :mod:`.sensing` (readouts and
+subscriptions), :mod:`.controls` (set and forms). This class is their public face.
 """
 
 from __future__ import annotations
@@ -12,23 +10,15 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import enum
-import secrets
-import xml.etree.ElementTree as ET
 
-from slixmpp import Iq, Message
-
-from ..errors import Forbidden, ProtocolError
-from ..protocol import provisioning
-from ..protocol.namespaces import PROVISIONING_OWNER
-from ..runtime.client import send_error
-from .friendship import Policy, policy_check
+from ..errors import Forbidden
 from ..protocol.values import Field, QoS
-from .participant import Participant
 from .controls import ControlService, describe
+from .friendship import Policy, policy_check
+from .ownership import FriendshipService
+from .participant import Participant
 from .sensing import SensorService
 from .sensors import DEFAULT_HISTORY, value_type
-
-_RULE = f"{{{PROVISIONING_OWNER}}}isFriendRule"
 
 
 class Thing(Participant):
@@ -63,11 +53,7 @@ class Thing(Participant):
         self._controllers: set[str] = set()
         self.owner = self.resolve(owner) if owner else None
         self.policy = policy
-        self._allowed = policy_check(policy)
-        self._rules: dict[tuple[provisioning.RuleRange, str], bool] = {}
-        self._questions: dict[str, str] = {}  # requester -> key of the question sent to the owner
-        self._client.on("iq", _RULE, self._on_rule_iq)
-        self._client.on("message", _RULE, self._on_rule_message)
+        self._friendship = FriendshipService(self, policy_check(policy))
 
     async def _on_online(self) -> None:
         # Discovery data is kept per full JID, known only once bound: declare the features now.
@@ -177,73 +163,7 @@ class Thing(Participant):
         if contact is None or contact.subscription not in ("from", "both"):
             raise Forbidden(f"Only friends of {self.jid} may read it: send it a friend request first.")
 
-    # --- deciding friend requests (network thread) ---------------------------
+    # --- friend requests (network thread) -----------------------------------
 
     def _decide(self, requester: str) -> None:
-        if requester == self.owner:
-            self._accept(requester)
-            return
-        ruling = self._ruling(requester)
-        if ruling is None and self.owner is None:
-            ruling = self._allowed(requester)
-        if ruling is None:
-            self._ask_owner(requester)
-        elif ruling:
-            self._accept(requester)
-        else:
-            self._refuse(requester)
-
-    def _ruling(self, requester: str) -> bool | None:
-        """What the owner's earlier rules say about ``requester``, if anything."""
-        R = provisioning.RuleRange
-        for key in ((R.CALLER, requester), (R.DOMAIN, requester.split("@")[-1]), (R.ALL, "")):
-            if key in self._rules:
-                return self._rules[key]
-        return None
-
-    def _ask_owner(self, requester: str) -> None:
-        key = self._questions.setdefault(requester, secrets.token_hex(8))
-        question = provisioning.IsFriend(jid=self.jid, remote_jid=requester, key=key)
-        message = self._client.stream.make_message(mto=self.owner, mtype="normal")
-        message.xml.append(provisioning.build_is_friend(question))
-        message.send()
-
-    def _on_rule_iq(self, iq: Iq, rule: ET.Element) -> None:
-        if iq["type"] != "set":
-            return
-        try:
-            self._apply_rule(iq["from"].bare, rule)
-        except ProtocolError as e:
-            send_error(iq, "modify", "bad-request", str(e))
-        except PermissionError as e:
-            send_error(iq, "auth", "forbidden", str(e))
-        else:
-            iq.reply().send()
-
-    def _on_rule_message(self, message: Message, rule: ET.Element) -> None:
-        try:
-            self._apply_rule(message["from"].bare, rule)
-        except (ProtocolError, PermissionError):
-            pass  # a message has nobody waiting for an error; the request stays pending
-
-    def _apply_rule(self, sender: str, element: ET.Element) -> None:
-        if sender != self.owner:
-            raise PermissionError(f"Only the owner of {self.jid} may answer its friend requests.")
-        rule = provisioning.parse_is_friend_rule(element)
-        if rule.jid.split("/")[0] != self.jid:
-            raise ProtocolError(f"This rule is for {rule.jid}, not for {self.jid}.")
-        scope = {provisioning.RuleRange.CALLER: rule.remote_jid,
-                 provisioning.RuleRange.DOMAIN: rule.remote_jid.split("@")[-1],
-                 provisioning.RuleRange.ALL: ""}[rule.range]
-        self._rules[(rule.range, scope)] = rule.result
-        roster = self._client.stream.client_roster
-        waiting = [jid for jid in roster if roster[jid]["pending_in"]]
-        for requester in {rule.remote_jid, *map(str, waiting)}:
-            ruling = self._ruling(requester)
-            if ruling is None or not roster[requester]["pending_in"]:
-                continue
-            self._questions.pop(requester, None)
-            if ruling:
-                self._accept(requester)
-            else:
-                self._refuse(requester)
+        self._friendship.decide(requester)
