@@ -283,21 +283,34 @@ def fleet(lab: LabServer, size: int) -> dict:
     }
 
 
+SECTIONS = ("fleet", "readout", "events")
+
+
+def run_section(section: str, quick: bool) -> object:
+    """One section, in this process, against a lab of its own."""
+    with LabServer() as lab:
+        if section == "fleet":
+            return [fleet(lab, n) for n in ((20,) if quick else (100, 1000))]
+        if section == "readout":
+            return readout(lab, 50 if quick else 500)
+        return event_figures(lab, 5_000 if quick else 100_000, 1 if quick else 5)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs, for a smoke test")
-    parser.add_argument("--only", default="readout,events,fleet", help="comma-separated: readout, events, fleet")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated: " + ", ".join(SECTIONS))
+    parser.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)  # one section, in this process
     args = parser.parse_args(argv)
-    wanted = set(args.only.split(","))
+    if args.section:
+        print(json.dumps(run_section(args.section, args.quick)))
+        return 0
     results: dict = {"python": sys.version.split()[0]}
-    with LabServer() as lab:
-        # The fleet first: its memory per thing is read off this process's resident size.
-        if "fleet" in wanted:
-            results["fleet"] = [fleet(lab, n) for n in ((20,) if args.quick else (100, 1000))]
-        if "readout" in wanted:
-            results["readout_round_trip"] = readout(lab, 50 if args.quick else 500)
-        if "events" in wanted:
-            results["events"] = event_figures(lab, 5_000 if args.quick else 100_000, 1 if args.quick else 5)
+    for section in args.only.split(","):
+        # Each section in a fresh process: what one leaves on the heap (a thousand clients,
+        # a hundred thousand readings) must not slow the next one's collections.
+        command = [sys.executable, __file__, "--section", section] + (["--quick"] if args.quick else [])
+        results[section] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     print(json.dumps(results, indent=2))
     return 0
 
