@@ -105,8 +105,8 @@ class Participant:
             return self
         await self._client.connect(self.timeout)
         self._on_roster_update(None)
+        await self._on_online()  # before presence: friends may ask what we support at once
         self._send_presence()
-        await self._on_online()
         return self
 
     @network_call
@@ -288,8 +288,7 @@ class Participant:
         return self.timeout if timeout is None else timeout
 
     def _require_online(self) -> None:
-        if not self.online:
-            raise NotConnected(f"{self.jid} is not online: call `start()` first.")
+        self._client.require_online()
 
     def __repr__(self) -> str:
         state = "online" if self.online else "offline"
