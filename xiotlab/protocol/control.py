@@ -710,20 +710,36 @@ def parse_set(element: ET.Element) -> SetRequest:
     its type.
     """
     ns = _expect(element, "set")
+    values, nodes, form = read_set_children(element, ns, "nd", _parse_node, _BY_ELEMENT, _parse_value,
+                                             "a control <set/>")
+    return SetRequest(
+        values, nodes, form,
+        _attr(element, "st", "<set/>", False), _attr(element, "dt", "<set/>", False),
+        _attr(element, "ut", "<set/>", False), ns,
+    )
+
+
+def read_set_children(element: ET.Element, ns: str, node_local: str, read_node, value_types: dict[str, ParameterType],
+                      read_value, where: str) -> tuple[tuple[ParameterValue, ...], tuple[NodeRef, ...], Any]:
+    """The typed values, node references and submitted form of a ``<set/>``, in either dialect.
+
+    The dialects differ in element and attribute names (``read_node``, ``value_types``,
+    ``read_value``); limits and the one-form rule are the same in both.
+    """
     values: list[ParameterValue] = []
     nodes: list[NodeRef] = []
     form = None
     for child in element:
         cns, local = _split(child.tag)
-        if cns == ns and local == "nd":
+        if cns == ns and local == node_local:
             if len(nodes) >= MAX_NODES:
                 raise ProtocolError(f"a set may name at most {MAX_NODES} nodes")
-            nodes.append(_parse_node(child))
-        elif cns == ns and local in _BY_ELEMENT:
+            nodes.append(read_node(child))
+        elif cns == ns and local in value_types:
             if len(values) >= MAX_PARAMETERS:
                 raise ProtocolError(f"a set may carry at most {MAX_PARAMETERS} parameters")
             try:
-                values.append(_parse_value(child, _BY_ELEMENT[local]))
+                values.append(read_value(child, value_types[local]))
             except ParameterError as exc:
                 raise _answerable(exc, ns) from None
         elif child.tag == f"{{{dataforms.DATA_FORMS}}}x":
@@ -735,12 +751,8 @@ def parse_set(element: ET.Element) -> SetRequest:
             if len(form.fields) > MAX_PARAMETERS:
                 raise ProtocolError(f"a set may carry at most {MAX_PARAMETERS} parameters")
         else:
-            raise ProtocolError(f"unexpected {child.tag!r} in a control <set/>; remove it")
-    return SetRequest(
-        tuple(values), tuple(nodes), form,
-        _attr(element, "st", "<set/>", False), _attr(element, "dt", "<set/>", False),
-        _attr(element, "ut", "<set/>", False), ns,
-    )
+            raise ProtocolError(f"unexpected {child.tag!r} in {where}; remove it")
+    return tuple(values), tuple(nodes), form
 
 
 def _parse_value(element: ET.Element, t: ParameterType) -> ParameterValue:

@@ -60,7 +60,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import ParameterError, ProtocolError, StanzaError
-from . import control, dataforms
+from . import control
 from .control import (
     MAX_NODES,
     MAX_PARAMETERS,
@@ -204,32 +204,10 @@ def parse_set(element: ET.Element) -> control.SetRequest:
     second element slixmpp's client needs and a generic error answer lacks.
     """
     _expect(element, "set")
-    values, nodes, form = [], [], None
-    for child in element:
-        ns, local = control._split(child.tag)
-        if ns == LEGACY_CONTROL and local == "node":
-            if len(nodes) >= MAX_NODES:
-                raise ProtocolError(f"a set may name at most {MAX_NODES} nodes")
-            nodes.append(_parse_node(child))
-        elif ns == LEGACY_CONTROL and local in _TYPES:
-            if len(values) >= MAX_PARAMETERS:
-                raise ProtocolError(f"a set may carry at most {MAX_PARAMETERS} parameters")
-            try:
-                values.append(_parse_value(child, _TYPES[local]))
-            except ParameterError as exc:
-                raise control._answerable(exc, LEGACY_CONTROL) from None
-        elif child.tag == f"{{{dataforms.DATA_FORMS}}}x":
-            if form is not None:
-                raise ProtocolError("a set may carry one data form only")
-            form = dataforms.parse_form(child)
-            if form.type != "submit":
-                raise ProtocolError(f"a set carries a submitted form (type='submit'), not type={form.type!r}")
-            if len(form.fields) > MAX_PARAMETERS:
-                raise ProtocolError(f"a set may carry at most {MAX_PARAMETERS} parameters")
-        else:
-            raise ProtocolError(f"unexpected {child.tag!r} in a legacy control <set/>; remove it")
+    values, nodes, form = control.read_set_children(
+        element, LEGACY_CONTROL, "node", _parse_node, _TYPES, _parse_value, "a legacy control <set/>")
     attr = lambda n: control._attr(element, n, "<set/>", False)  # noqa: E731
-    return control.SetRequest(tuple(values), tuple(nodes), form, attr("serviceToken"), attr("deviceToken"),
+    return control.SetRequest(values, nodes, form, attr("serviceToken"), attr("deviceToken"),
                               attr("userToken"), namespace=NAMESPACE)
 
 
