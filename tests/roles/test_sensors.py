@@ -275,3 +275,17 @@ def test_qos_and_categories_travel(lab, online, name):
     alice.befriend(thing.jid)
     field = alice.read(thing.jid)["guess"]
     assert field.categories == Category.COMPUTED and field.qos == QoS.AUTOMATIC_ESTIMATE | QoS.WARNING
+
+
+def test_a_readout_too_large_for_one_message_arrives_in_fragments(online, name):
+    alice = online(Owner, name("alice"))
+    thing = online(Thing, name("logger"), owner=alice.jid, history_size=2500)
+    alice.befriend(thing.jid)
+    start = dt.datetime.now(dt.timezone.utc)
+    for i in range(2500):
+        thing.report(power=float(i), timestamp=start + dt.timedelta(milliseconds=i))
+    assert eventually(lambda: len(thing.history("power")) == 2500)
+    readout = alice.read(thing.jid, start=start)
+    assert [f.value for f in readout] == [float(i) for i in range(2500)]
+    fragments = [e for e in alice.trace if e.direction == "in" and e.tag == "message" and "resp" in e.xml]
+    assert len(fragments) == 3  # 1000 + 1000 + 500 fields, after a <started> in the iq result

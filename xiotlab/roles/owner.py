@@ -154,17 +154,12 @@ class Owner(Participant):
 
     async def _send_rule(self, thing: str, element, timeout) -> None:
         resources = self.roster[thing].resources if thing in self.roster else ()
-        stream = self._client.stream
         if resources:
             # Online: an iq to the device itself (a bare JID would be answered by its server).
-            iq = stream.make_iq_set(ito=f"{thing}/{resources[0]}")
-            iq.xml.append(element)
-            await self._client.iq(iq, timeout)
+            await self.asend_iq(f"{thing}/{resources[0]}", element, "set", timeout)
         else:
             # Offline: a message waits in offline storage until the thing logs in.
-            message = stream.make_message(mto=thing, mtype="normal")
-            message.xml.append(element)
-            message.send()
+            self._client.send_message(thing, [element])
 
     def _find(self, request: FriendRequest | str) -> FriendRequest:
         if isinstance(request, FriendRequest):

@@ -23,7 +23,7 @@ from ..protocol.namespaces import CLIENT, LEGACY_SENSOR_DATA, STANZA_ERRORS
 from ..protocol.values import Field
 from ..runtime import ErrorReply, network
 from .sensors import Sensors
-from .subscriptions import FIELDS_PER_MESSAGE, SubscriptionEngine, chunked
+from .subscriptions import SubscriptionEngine, chunked, fragments
 
 if TYPE_CHECKING:
     from .thing import Thing
@@ -79,15 +79,11 @@ class SensorService:
         self.thing._check_reader(sender)
         request = sensordata.parse_request(element)
         fields, errors = await self.sensors.read(request)
-        ns = request.namespace
-        if len(fields) + len(errors) <= FIELDS_PER_MESSAGE:
-            return [sensordata.build_response(request.id, fields, errors, ns=ns)]
-        chunks = chunked(fields)
-        for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            self._send(sender.full, [sensordata.build_response(
-                request.id, chunk, errors if last else (), more=not last, ns=ns)], store=True)
-        return [sensordata.build_started(request.id, ns=ns)]
+        responses = fragments(request.id, fields, errors, request.namespace)
+        if len(responses) == 1:
+            return responses  # all of it in the iq result
+        self._send(sender.full, responses, store=True)
+        return [sensordata.build_started(request.id, ns=request.namespace)]
 
     async def _cancel(self, sender: JID, element: ET.Element):
         self.thing._check_reader(sender)

@@ -78,6 +78,17 @@ def chunked(fields: list[Field]) -> list[list[Field]]:
     return [fields[i:i + FIELDS_PER_MESSAGE] for i in range(0, len(fields), FIELDS_PER_MESSAGE)]
 
 
+def fragments(request_id: str, fields: list[Field], errors: list[ReadoutError], ns: str) -> list:
+    """``<resp>`` elements of at most one message's worth of fields each, in sensor data namespace ``ns``.
+
+    All but the last say ``more``; the errors travel with the last. Readouts and events alike.
+    """
+    chunks = chunked(fields) or [[]]
+    last = len(chunks) - 1
+    return [sensordata.build_response(request_id, chunk, errors if i == last else (), more=i != last, ns=ns)
+            for i, chunk in enumerate(chunks)]
+
+
 def _seconds(duration) -> float | None:
     return None if duration is None else max(0.0, duration.to_timedelta().total_seconds())
 
@@ -164,13 +175,9 @@ class SubscriptionEngine:
     def _emit(self, active: Active, fields: list[Field], errors: list[ReadoutError]) -> None:
         if (active.subscriber, active.spec.id) not in self._active:
             return
-        chunks = chunked(fields) or [[]]
-        payloads = [
-            events.build_event(active.spec.id, chunk, errors if last else (), more=not last, ns=active.spec.namespace)
-            for last, chunk in ((i == len(chunks) - 1, c) for i, c in enumerate(chunks))
-        ]
+        ns = events.sensor_data_namespace(active.spec.namespace)  # events travel as sensor data
         active.last_sent = time.monotonic()
-        self._send(active.subscriber, payloads)
+        self._send(active.subscriber, fragments(active.spec.id, fields, errors, ns))
         self._schedule_poll(active)
 
     def _schedule_poll(self, active: Active) -> None:
