@@ -83,6 +83,10 @@ class ControlService:
         if enum_class is not None:
             self.enums[parameter.name] = enum_class
 
+    def clear(self) -> None:
+        """Forget every parameter and handler (any thread: requests see the old or the new set)."""
+        self.parameters, self.handlers, self.enums = {}, {}, {}
+
     # --- the current dialect --------------------------------------------------
 
     async def _set(self, sender: JID, element: ET.Element):

@@ -117,6 +117,10 @@ class Sensors:
         self._sensors[name] = sensor
         return sensor
 
+    def clear(self) -> None:
+        """Forget every sensor and its history."""
+        self._sensors = {}
+
     def __contains__(self, name: str) -> bool:
         return name in self._sensors
 

@@ -19,6 +19,7 @@ from .ownership import FriendshipService
 from .participant import Participant
 from .sensing import SensorService
 from .sensors import DEFAULT_HISTORY, value_type
+from .timers import Timer, Timers, seconds
 
 
 class Thing(Participant):
@@ -54,12 +55,15 @@ class Thing(Participant):
         self.owner = self.resolve(owner) if owner else None
         self.policy = policy
         self._friendship = FriendshipService(self, policy_check(policy))
+        self._timers = Timers(self._client.jid.bare, self.report)
+        self._client.stream.add_event_handler("disconnected", lambda _: self._timers.stop())
 
     async def _on_online(self) -> None:
         # Discovery data is kept per full JID, known only once bound: declare the features now.
         disco = self._client.stream.plugin["xep_0030"]
         for namespace in (*SensorService.namespaces, *ControlService.namespaces):
             disco.add_feature(namespace, jid=self._client.jid)
+        self._timers.start()
 
     # --- sensors ----------------------------------------------------------
 
@@ -108,6 +112,42 @@ class Thing(Participant):
         if name not in self._sensing.sensors:
             raise KeyError(f"{self.jid} has no field {name!r}; its fields: {self.sensors}")
         return list(self._sensing.sensors.get(name).history)
+
+    # --- behaviour over time -------------------------------------------------
+
+    def every(self, interval: float | dt.timedelta):
+        """Run the decorated function every ``interval`` seconds while the thing is online.
+
+        A returned dict is reported (``return {"temperature": 21.4}`` is ``report(temperature=21.4)``).
+        A plain function runs on a worker thread and may block; a coroutine function runs on the
+        network loop. An exception is logged and counted (``thing.timers``); the timer goes on.
+
+        >>> @thermometer.every(1.0)                                       # doctest: +SKIP
+        ... def tick():
+        ...     return {"temperature": room.temperature()}
+        """
+        interval = seconds(interval)
+
+        def add(function):
+            self._timers.add(function, interval)
+            return function
+
+        return add
+
+    @property
+    def timers(self) -> list[Timer]:
+        """The functions declared with :meth:`every`, with their call and error counts."""
+        return list(self._timers.timers)
+
+    def forget(self) -> None:
+        """Forget every sensor, control and timer declared so far, staying online.
+
+        Declare new ones afterwards: this is how a notebook cell replaces a running
+        thing's behaviour (``%%thing`` calls it before running the cell again).
+        """
+        self._timers.clear()
+        self._sensing.sensors.clear()
+        self._controls.clear()
 
     # --- controls ---------------------------------------------------------
 
