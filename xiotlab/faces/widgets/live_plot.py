@@ -1,0 +1,271 @@
+"""``LivePlot``: a stream's numeric fields drawn live in one plotly figure.
+
+Values arrive on the network thread into a ring buffer per field; the UI
+thread redraws at most ``rate`` times a second (20 by default), whatever the
+input rate, by replacing the traces' arrays in one ``batch_update``. plotly's
+``FigureWidget`` has no way to extend a trace, so each redraw re-sends the
+window: keep the window a few thousand points (``max_points``).
+
+Times go to plotly as milliseconds since the epoch, in local wall-clock time,
+on a date axis: numbers travel as binary buffers, datetimes would go as text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterable
+
+import ipywidgets
+import numpy as np
+import plotly.graph_objects as go
+
+from ...protocol.values import Field
+from ...roles.stream import Stream
+from .live import DEFAULT_RATE, Redraws, error_area, guarded
+
+DEFAULT_WINDOW = 60.0
+DEFAULT_MAX_POINTS = 10_000
+
+_WINDOW = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(ms|s|sec|min|m|h|points|pts|p)?\s*$")
+_SECONDS = {"ms": 1e-3, "s": 1.0, "sec": 1.0, None: 1.0, "min": 60.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_window(window: float | int | str | dt.timedelta) -> tuple[float | None, int | None]:
+    """``(seconds, points)`` from ``60``, ``"60s"``, ``"5min"``, ``timedelta(...)`` or ``"500 points"``."""
+    if isinstance(window, dt.timedelta):
+        window = window.total_seconds()
+    if isinstance(window, (int, float)) and not isinstance(window, bool):
+        if window > 0:
+            return float(window), None
+    elif isinstance(window, str) and (match := _WINDOW.match(window)):
+        number, unit = float(match[1]), match[2]
+        if number > 0 and unit in ("points", "pts", "p"):
+            return None, int(number)
+        if number > 0:
+            return number * _SECONDS[unit], None
+    raise ValueError(f"window={window!r}: give seconds (60, '60s', '5min', '1h') or a count ('500 points')")
+
+
+class Series:
+    """One field's newest values: a fixed-size ring buffer of (time in ms, value).
+
+    Each value is written twice, ``capacity`` apart, so the newest ``n`` values
+    are always one contiguous slice: a redraw copies nothing to assemble them.
+    """
+
+    def __init__(self, name: str, unit: str | None, capacity: int) -> None:
+        self.name, self.unit, self.capacity = name, unit, capacity
+        self._t = np.zeros(2 * capacity)
+        self._y = np.zeros(2 * capacity)
+        self._end = 0  # values written so far
+        self.count = 0
+
+    def extend(self, times: np.ndarray, values: np.ndarray) -> None:
+        self.count += len(times)
+        if len(times) > self.capacity:
+            times, values = times[-self.capacity:], values[-self.capacity:]
+        self._write(times, values)
+
+    def _write(self, times: np.ndarray, values: np.ndarray) -> None:
+        n, cap = len(times), self.capacity
+        at = self._end % cap
+        first = min(n, cap - at)
+        for offset in (0, cap):
+            self._t[at + offset:at + offset + first] = times[:first]
+            self._y[at + offset:at + offset + first] = values[:first]
+        if first < n:  # wrapped: the rest goes to the start of both halves
+            rest = n - first
+            for offset in (0, cap):
+                self._t[offset:offset + rest] = times[first:]
+                self._y[offset:offset + rest] = values[first:]
+        self._end += n
+
+    def window(self, since_ms: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """The kept values stamped at or after ``since_ms`` (all kept values for None), oldest first."""
+        n = min(self._end, self.capacity)
+        stop = self._end % self.capacity + self.capacity if self._end >= self.capacity else self._end
+        t, y = self._t[stop - n:stop], self._y[stop - n:stop]
+        if since_ms is not None:
+            first = int(np.searchsorted(t, since_ms))
+            t, y = t[first:], y[first:]
+        return t, y
+
+    def __len__(self) -> int:
+        return min(self._end, self.capacity)
+
+
+class LivePlot(ipywidgets.VBox):
+    """A live line plot of a :class:`~xiotlab.roles.stream.Stream`'s numeric fields.
+
+    Parameters
+    ----------
+    stream:
+        What to draw, from ``owner.subscribe(jid, fields)``; or None, and :meth:`follow` one later.
+    fields:
+        Names to draw (default: every numeric field that arrives). Booleans draw as 0/1.
+    window:
+        What the x axis spans: seconds (``60``, ``"60s"``, ``"5min"``) or a point count (``"500 points"``).
+    max_points:
+        The most values kept per field; older ones go even inside a time window.
+    rate:
+        The most redraws per second.
+
+    >>> plot = LivePlot(alice.subscribe("thermometer", "temperature"), window="2min")   # doctest: +SKIP
+    >>> plot                    # the widget; it redraws by itself
+    >>> plot.pause(); plot.resume()
+    """
+
+    def __init__(self, stream: Stream | None = None, fields: str | Iterable[str] | None = None, *,
+                 window: float | str | dt.timedelta = DEFAULT_WINDOW, max_points: int = DEFAULT_MAX_POINTS,
+                 rate: float = DEFAULT_RATE, title: str | None = None) -> None:
+        self.seconds, points = parse_window(window)
+        if max_points < 2:
+            raise ValueError(f"max_points={max_points}: keep at least 2 points per field")
+        self.max_points = min(points, max_points) if points else max_points
+        self.fields = [fields] if isinstance(fields, str) else list(fields) if fields is not None else None
+        self.series: dict[str, Series] = {}
+        self.stream: Stream | None = None
+        self.errors = error_area()
+        self.figure = go.FigureWidget(layout=_layout(title))
+        self._traces_drawn = 0
+        self._status = ipywidgets.HTML()
+        self._status_at = 0.0
+        self._pause = ipywidgets.ToggleButton(description="Pause", icon="pause", tooltip="Stop redrawing; values keep coming")
+        self._pause.observe(guarded(self.errors, self._on_pause), "value")
+        self.redraws = Redraws(self._render, rate=rate, errors=self.errors)
+        super().__init__([self.figure, ipywidgets.HBox([self._pause, self._status]), self.errors])
+        if stream is not None:
+            self.follow(stream)
+
+    # --- feeding (network thread) ---------------------------------------------
+
+    def follow(self, stream: Stream, fields: str | Iterable[str] | None = None) -> LivePlot:
+        """Draw ``stream`` from now on, in this same figure (the previous stream is let go, not closed)."""
+        if self.stream is not None:
+            self.stream.unobserve(self._on_batch)
+        if fields is not None:
+            self.fields = [fields] if isinstance(fields, str) else list(fields)
+        self.stream = stream
+        stream.on_data(self._on_batch)
+        self.redraws.request()
+        return self
+
+    def _on_batch(self, batch: list[Field]) -> None:
+        by_name: dict[str, list[Field]] = {}
+        for field in batch:
+            if self.fields is None or field.name in self.fields:
+                by_name.setdefault(field.name, []).append(field)
+        for name, fields in by_name.items():
+            self._add(name, fields)
+        self.redraws.request()
+
+    def _add(self, name: str, fields: list[Field]) -> None:
+        values = [_number(f.value) for f in fields]
+        kept = [(f, v) for f, v in zip(fields, values) if v is not None]
+        if not kept:
+            return
+        series = self.series.get(name)
+        if series is None:
+            series = self.series[name] = Series(name, fields[0].unit, self.max_points)
+        times = np.fromiter((_local_ms(f.timestamp) for f, _ in kept), float, len(kept))
+        series.extend(times, np.fromiter((v for _, v in kept), float, len(kept)))
+
+    # --- drawing (UI thread) ---------------------------------------------------
+
+    def _render(self) -> None:
+        since = _local_ms(dt.datetime.now(dt.timezone.utc)) - self.seconds * 1000 if self.seconds else None
+        series = [self.series[name] for name in self._names()]
+        if len(series) != self._traces_drawn:
+            self._add_traces(series)  # traces added inside a batch_update lose their data
+        with self.figure.batch_update():
+            for trace, s in zip(self.figure.data, series):
+                trace.x, trace.y = s.window(since)
+        self._update_status()
+
+    def _names(self) -> list[str]:
+        if self.fields is None:
+            return list(self.series)
+        return [name for name in self.fields if name in self.series]
+
+    def _add_traces(self, series: list[Series]) -> None:
+        units = list(dict.fromkeys(s.unit or "" for s in series))
+        self.figure.data = ()
+        for s in series:
+            second_axis = len(units) > 1 and (s.unit or "") == units[1]
+            label = s.name if units.index(s.unit or "") < 2 else f"{s.name} ({s.unit})"
+            self.figure.add_scatter(name=label, mode="lines", yaxis="y2" if second_axis else "y")
+        self.figure.layout.yaxis.title = units[0] if units else None
+        if len(units) > 1:
+            self.figure.layout.yaxis2 = dict(title=units[1], overlaying="y", side="right", showgrid=False)
+        self._traces_drawn = len(series)
+
+    def _update_status(self) -> None:
+        now = time.monotonic()
+        if now - self._status_at < 1.0 and not (self.stream and self.stream.ended):
+            return  # the status line changes once a second: its own message per redraw would double the traffic
+        self._status_at = now
+        self._status.value = self.describe()
+
+    def describe(self) -> str:
+        """One line: what is drawn, how much, and whether the stream still runs."""
+        if self.stream is None:
+            return "no stream yet: <code>plot.follow(owner.subscribe(jid))</code>"
+        points = sum(len(s) for s in self.series.values())
+        state = f"ended ({self.stream.end_reason})" if self.stream.ended else "live"
+        dropped = f", {self.stream.dropped} dropped" if self.stream.dropped else ""
+        window = f"{self.seconds:g} s" if self.seconds else f"{self.max_points} points"
+        return f"{self.stream.thing}: {points} points in view (window {window}), {state}{dropped}"
+
+    # --- control ---------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Stop redrawing; values keep arriving and show at :meth:`resume`."""
+        self._pause.value = True
+
+    def resume(self) -> None:
+        self._pause.value = False
+
+    @property
+    def paused(self) -> bool:
+        return self._pause.value
+
+    def _on_pause(self, change) -> None:
+        self._pause.description, self._pause.icon = ("Resume", "play") if change["new"] else ("Pause", "pause")
+        (self.redraws.pause if change["new"] else self.redraws.resume)()
+
+    def close(self) -> None:
+        """Stop following the stream and close the widget (the stream stays open)."""
+        self.redraws.close()
+        if self.stream is not None:
+            self.stream.unobserve(self._on_batch)
+        self.figure.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        names = ", ".join(self._names()) or "no fields yet"
+        return f"<LivePlot of {names}: {self.describe()}>"
+
+
+def _layout(title: str | None) -> dict:
+    return dict(title=title, height=360, margin=dict(l=60, r=60, t=40 if title else 20, b=40),
+                xaxis=dict(type="date", title=None), legend=dict(orientation="h", y=1.1), uirevision="keep")
+
+
+def _number(value) -> float | None:
+    """A plottable number, or None for text and other values a line cannot show."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _local_ms(timestamp: dt.datetime) -> float:
+    # plotly shows epoch numbers as UTC clock times: shift by the local offset to show local time.
+    local = timestamp.astimezone()
+    return ((local - _EPOCH).total_seconds() + local.utcoffset().total_seconds()) * 1000.0
