@@ -9,6 +9,11 @@ decide who may befriend their things::
             Thing("lamp", owner="alice", lab=lab) as lamp:
         alice.befriend("lamp")
 
+In a notebook, ``%load_ext xiotlab`` adds the ``%xmpp`` and ``%%thing`` magics
+(``%xmpp help``), and the widgets ``Roster``, ``LivePlot``, ``ControlPanel`` and
+``Inspector`` come from ``xiotlab`` too (imported on first use: plain scripts
+never load the notebook stack).
+
 Layers, each importing only those below it: ``protocol`` and ``server`` at
 the bottom, then ``runtime``, ``roles``, ``faces``. Errors: ``xiotlab.errors``.
 """
@@ -19,4 +24,28 @@ from .roles import Contact, FriendRequest, Owner, Thing
 from .server import Credentials, LabServer
 
 __version__ = "0.1.0"
-__all__ = ["Contact", "Credentials", "FriendRequest", "LabServer", "Owner", "RuleRange", "Thing", "errors"]
+__all__ = ["ControlPanel", "Contact", "Credentials", "FriendRequest", "Inspector", "LabServer", "LivePlot", "Owner",
+           "Roster", "RuleRange", "Thing", "errors"]
+
+_WIDGETS = {"Roster": "roster", "LivePlot": "live_plot", "ControlPanel": "control_panel", "Inspector": "inspector"}
+
+
+def __getattr__(name: str):
+    if name in _WIDGETS:
+        import importlib
+
+        return getattr(importlib.import_module(f".faces.widgets.{_WIDGETS[name]}", __name__), name)
+    raise AttributeError(f"module 'xiotlab' has no attribute {name!r}")
+
+
+def load_ipython_extension(shell) -> None:
+    """``%load_ext xiotlab``: the ``%xmpp`` and ``%%thing`` magics."""
+    from .faces.magics import load_ipython_extension
+
+    load_ipython_extension(shell)
+
+
+def unload_ipython_extension(shell) -> None:
+    from .faces.magics import unload_ipython_extension
+
+    unload_ipython_extension(shell)

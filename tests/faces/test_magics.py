@@ -1,0 +1,187 @@
+"""The %xmpp and %%thing magics in a real IPython shell, against the real lab server."""
+
+from __future__ import annotations
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+
+from xiotlab import ControlPanel, Inspector, LivePlot, Owner, Roster, Thing
+from xiotlab.roles.readout import Readout
+
+from ..roles.test_friendship import eventually, in_background
+
+
+@pytest.fixture
+def ip(lab):
+    """An IPython shell with the extension loaded and its session on the test lab."""
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "xiotlab")
+    magics = shell.magics_manager.registry["XmppMagics"]
+    magics.session.lab = lab
+    yield shell
+    magics.session.disconnect_all()
+    shell.run_line_magic("unload_ext", "xiotlab")
+
+
+def xmpp(ip, line):
+    return ip.run_line_magic("xmpp", line)
+
+
+def session(ip):
+    return ip.magics_manager.registry["XmppMagics"].session
+
+
+LAMP = """
+@thing.sensor("brightness", unit="%")
+def brightness():
+    return thing.controls["brightness"]
+
+@thing.control("brightness", type=int, min=0, max=100, value=10)
+def dim(level):
+    seen.append(level)
+
+@thing.control("on", type=bool, value=False)
+def switch(on):
+    seen.append(on)
+"""
+
+
+def test_help_lists_every_command_and_mistakes_are_one_line_usage_errors(ip, capsys):
+    xmpp(ip, "help")
+    out = capsys.readouterr().out
+    for command in ("lab start", "connect", "roster", "befriend", "requests", "approve", "reject", "read",
+                    "subscribe", "plot", "set", "panel", "log", "%%thing"):
+        assert command in out
+    with pytest.raises(UsageError, match="invalid choice: 'frobnicate'") as error:
+        xmpp(ip, "frobnicate")
+    assert "\n" not in str(error.value)
+    with pytest.raises(UsageError, match="Nobody is online"):
+        xmpp(ip, "roster")
+    for line in ("connect alice --as owner --password secret", "connect alice --password=secret"):
+        with pytest.raises(UsageError, match="Passwords never go on a magic line") as error:
+            xmpp(ip, line)
+        assert "secret" not in str(error.value)
+
+
+def test_an_owner_and_a_cell_thing_read_and_set_each_other(ip, name):
+    alice, lamp = name("alice"), name("lamp")
+    ip.user_ns["seen"] = []
+    owner = xmpp(ip, f"connect {alice} --as owner")
+    assert isinstance(owner, Owner) and owner.online and owner.jid == f"{alice}@{session(ip).lab.domain}"
+    thing = ip.run_cell_magic("thing", lamp, LAMP)
+    assert isinstance(thing, Thing) and thing.online and thing.owner == owner.jid
+    assert ip.user_ns["thing"] is thing
+    assert xmpp(ip, f"befriend {lamp}").friend
+
+    xmpp(ip, f"set {lamp} on=on brightness=40")
+    assert sorted(ip.user_ns["seen"], key=str) == [40, True]
+    readout = xmpp(ip, f"read {lamp} brightness")
+    assert isinstance(readout, Readout) and readout["brightness"].value == 40
+    ip.run_cell(f"%xmpp read {lamp}", store_history=True)
+    assert isinstance(ip.user_ns["_"], Readout)
+
+    with pytest.raises(UsageError, match="brightness=bright: not a int value"):
+        xmpp(ip, f"set {lamp} brightness=bright")
+    with pytest.raises(UsageError, match="no control parameter 'colour'; it has: "):
+        xmpp(ip, f"set {lamp} colour=red")
+    with pytest.raises(UsageError, match="ParameterError.*brightness"):
+        xmpp(ip, f"set {lamp} brightness=400")
+
+
+def test_running_a_thing_cell_again_replaces_its_behaviour_on_the_same_connection(ip, name):
+    alice, meter = name("alice"), name("meter")
+    xmpp(ip, f"connect {alice} --as owner")
+    first = ip.run_cell_magic("thing", meter, "thing.sensor('power', unit='W')(lambda: 100)")
+    xmpp(ip, f"befriend {meter}")
+    connection = first._client.stream
+    second = ip.run_cell_magic("thing", meter, "thing.sensor('energy', unit='kWh')(lambda: 2.5)")
+    assert second is first and second._client.stream is connection
+    assert xmpp(ip, f"read {meter}").names == ["energy"]
+
+
+def test_a_failing_thing_cell_shows_its_error_and_does_not_come_online(ip, name, capsys):
+    thing = ip.run_cell_magic("thing", name("broken"), "thing.sensor('x')(lambda: 1)\n1/0")
+    assert thing is None
+    assert "keeps what the cell declared before the error" in capsys.readouterr().out
+
+
+def test_widgets_come_from_the_magics_and_a_plot_is_reused(ip, name):
+    alice, thermo = name("alice"), name("thermo")
+    xmpp(ip, f"connect {alice} --as owner")
+    ip.run_cell_magic("thing", thermo, "thing.sensor('t', unit='°C')(lambda: 20.0)\n"
+                                       "thing.control('on', type=bool, value=True)(lambda v: None)\n"
+                                       "import itertools; ticks = itertools.count()\n"
+                                       "thing.every(0.02)(lambda: {'t': 20.0 + next(ticks) % 5})")
+    xmpp(ip, f"befriend {thermo}")
+    plot = xmpp(ip, f"plot {thermo} t --window 30s")
+    assert isinstance(plot, LivePlot) and plot.seconds == 30
+    assert xmpp(ip, f"plot {thermo} t") is plot
+    assert eventually(lambda: plot.figure.data and len(plot.figure.data[0].y) > 0)
+    assert isinstance(xmpp(ip, f"panel {thermo}"), ControlPanel)
+    assert isinstance(xmpp(ip, "roster"), Roster)
+    assert isinstance(xmpp(ip, f"log --peer {thermo}"), Inspector)
+    stream = xmpp(ip, f"subscribe {thermo} t --min-interval 0s")
+    assert stream.get(timeout=5).name == "t"
+    stream.close()
+
+
+def test_requests_and_approve_from_magics(ip, lab, name, online):
+    alice, lamp = name("alice"), name("lamp")
+    xmpp(ip, f"connect {alice} --as owner")
+    ip.run_cell_magic("thing", lamp, "thing.sensor('on')(lambda: True)")
+    xmpp(ip, f"befriend {lamp}")
+    bob = online(Owner, name("bob"))
+    pending = in_background(bob.befriend, f"{lamp}@{lab.domain}", timeout=10)
+    assert eventually(lambda: len(xmpp(ip, "requests")) == 1)
+    xmpp(ip, f"approve {bob.jid}")
+    assert pending.result().friend
+
+
+def test_a_thing_connection_and_disconnect(ip, name, capsys):
+    sensor = xmpp(ip, f"connect {name('sensor')} --as thing")
+    assert isinstance(sensor, Thing) and sensor.online
+    with pytest.raises(UsageError, match="Only an owner can read a thing"):
+        xmpp(ip, "read lamp")
+    xmpp(ip, "disconnect")
+    assert not sensor.online and "is offline" in capsys.readouterr().out
+
+
+def test_another_server_takes_its_password_from_the_environment_or_getpass(ip, lab, name, monkeypatch):
+    jid = lab.account(name("remote")).jid
+    password = lab.password_of(jid)
+    where = f"--host {lab.host} --port {lab.port} --ca-file {lab.ca_file}"
+    monkeypatch.setenv("XMPP_PASSWORD", password)
+    assert xmpp(ip, f"connect {jid} --as owner {where}").online
+    xmpp(ip, "disconnect")
+    monkeypatch.delenv("XMPP_PASSWORD")
+    asked = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or password)
+    assert xmpp(ip, f"connect {jid} --as owner {where}").online
+    assert asked and jid in asked[0] and password not in asked[0]
+
+
+def test_settings_are_traitlets(ip):
+    ip.run_line_magic("config", "XmppMagics.timeout = 3.5")
+    assert session(ip).timeout == 3.5
+
+
+def test_the_shared_lab_is_not_stopped_by_accident(ip):
+    with pytest.raises(UsageError, match="--shared"):
+        xmpp(ip, "lab stop")
+
+
+def test_tab_completion_of_subcommands_and_jids(ip, name):
+    alice = name("alice")
+    xmpp(ip, f"connect {alice} --as owner")
+    assert {"read", "reject", "requests"} <= completions(ip, "%xmpp re")
+    assert alice in completions(ip, f"%xmpp befriend {alice[:7]}")
+    assert "thing" in completions(ip, "%xmpp connect x --as th")
+    assert completions(ip, "%xmpp lab st") == {"start", "stop", "status"}
+
+
+def completions(ip, line):
+    from IPython.core.completer import provisionalcompleter
+
+    with provisionalcompleter():
+        return {c.text for c in ip.Completer.completions(line, len(line))}

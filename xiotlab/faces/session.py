@@ -1,0 +1,220 @@
+"""What a notebook's ``%xmpp`` magics act on: the lab, the participants online, their plots.
+
+One :class:`NotebookSession` per kernel. It holds state and does the work;
+:mod:`.magics` only parses lines and shows results, so everything here can be
+used (and tested) from plain Python too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import LabNotRunning, NotConnected
+from ..protocol import control
+from ..roles import Owner, Participant, Thing
+from ..roles.stream import Stream
+from ..runtime import DEFAULT_TIMEOUT
+from ..server import LabServer
+from .widgets.live_plot import DEFAULT_WINDOW, LivePlot, parse_window
+
+ROLES = {"owner": Owner, "thing": Thing}
+
+
+class NotebookSession:
+    """The lab and the participants one kernel brought online, the *current* one acting for ``%xmpp``.
+
+    ``home``: the persistent lab's home to join (default ``$XIOTLAB_HOME`` or ``~/.xiotlab``).
+    """
+
+    def __init__(self, *, home: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.home = home
+        self.timeout = timeout
+        self.lab: LabServer | None = None
+        self.lab_is_ours = False  # started by this kernel (then it stops with it)
+        self.participants: dict[str, Participant] = {}
+        self.current: Participant | None = None
+        self.plots: dict[tuple[str, str, tuple[str, ...]], LivePlot] = {}
+
+    # --- the lab -----------------------------------------------------------------
+
+    def start_lab(self, *, private: bool = False) -> LabServer:
+        """Join the persistent lab if it runs (unless ``private``), else start a private one for this kernel."""
+        if self.lab is not None and self.lab.status().get("running"):
+            return self.lab
+        if not private:
+            try:
+                self.lab, self.lab_is_ours = LabServer.running(self.home), False
+                return self.lab
+            except LabNotRunning:
+                pass
+        self.lab, self.lab_is_ours = LabServer().start(), True
+        return self.lab
+
+    def stop_lab(self, *, shared: bool = False) -> LabServer:
+        """Take this kernel's participants offline and stop the lab it started.
+
+        The persistent lab is shared with other notebooks: it stops only with ``shared=True``.
+        """
+        lab = self._need_lab()
+        if not self.lab_is_ours and not shared:
+            raise ValueError(f"The lab at {lab.home} is shared with other notebooks; stop it with "
+                             "`%xmpp lab stop --shared` or `xiotlab server stop`.")
+        self.disconnect_all()
+        lab.stop()
+        self.lab = None
+        return lab
+
+    def _need_lab(self) -> LabServer:
+        if self.lab is None:
+            raise LabNotRunning("No lab in this session yet: `%xmpp lab start` starts or joins one.")
+        return self.lab
+
+    # --- participants ------------------------------------------------------------
+
+    def connect(self, name: str, role: str = "owner", *, password: str | None = None, **options) -> Participant:
+        """Bring ``name`` online as an ``"owner"`` or a ``"thing"`` and make it current.
+
+        A bare name or a JID on the lab's domain joins the lab (no password); any other JID needs
+        ``password`` and ``host``/``port``/``ca_file`` options as for :class:`~xiotlab.Participant`.
+        """
+        kind = ROLES.get(role)
+        if kind is None:
+            raise ValueError(f"--as {role}: a participant is an 'owner' or a 'thing'.")
+        on_lab = password is None and not options.get("host")
+        if on_lab:
+            options["lab"] = self.start_lab()
+            name = self.lab.account(name).jid
+        existing = self.participants.get(name)
+        if existing is not None and isinstance(existing, kind) and existing.online:
+            self.current = existing
+            return existing
+        participant = kind(name, password, timeout=self.timeout, **options)
+        participant.start()
+        self.participants[participant.jid] = self.current = participant
+        return participant
+
+    def thing(self, name: str, **options) -> Thing:
+        """The thing ``name`` of this session, made (not started) if new: what ``%%thing`` declares into."""
+        lab = self.start_lab()
+        jid = lab.account(name).jid
+        existing = self.participants.get(jid)
+        if isinstance(existing, Thing):
+            return existing
+        if existing is not None:
+            raise ValueError(f"{jid} is online here as an {type(existing).__name__.lower()}; "
+                             f"`%xmpp disconnect {name}` first.")
+        owner = options.pop("owner", None) or self._default_owner()
+        thing = Thing(jid, lab=lab, owner=owner, timeout=self.timeout, **options)
+        self.participants[jid] = thing
+        return thing
+
+    def _default_owner(self) -> str | None:
+        owners = [p for p in self.participants.values() if isinstance(p, Owner)]
+        if isinstance(self.current, Owner):
+            return self.current.jid
+        return owners[-1].jid if owners else None
+
+    def disconnect(self, name: str | None = None) -> Participant:
+        """Take ``name`` (default: the current participant) offline."""
+        participant = self.current if name is None else self.participants.get(self.resolve(name))
+        if participant is None:
+            raise NotConnected(f"{name or 'Nobody'} is not online in this session: "
+                               f"online here: {', '.join(self.participants) or 'nobody'}.")
+        participant.stop()
+        self.participants.pop(participant.jid, None)
+        if self.current is participant:
+            self.current = next(reversed(self.participants.values()), None)
+        return participant
+
+    def disconnect_all(self) -> None:
+        for plot in self.plots.values():
+            plot.close()
+        self.plots.clear()
+        for participant in list(self.participants.values()):
+            participant.stop()
+        self.participants.clear()
+        self.current = None
+
+    def resolve(self, name: str) -> str:
+        """A bare JID: a bare name is an account on the current participant's (or the lab's) domain."""
+        if "@" in name:
+            return name.split("/")[0]
+        if self.current is not None:
+            return self.current.resolve(name)
+        if self.lab is not None:
+            return f"{name}@{self.lab.domain}"
+        return name
+
+    def need_current(self) -> Participant:
+        if self.current is None or not self.current.online:
+            raise NotConnected("Nobody is online in this session: `%xmpp connect alice --as owner` first.")
+        return self.current
+
+    def need_owner(self, action: str) -> Owner:
+        participant = self.need_current()
+        if not isinstance(participant, Owner):
+            raise ValueError(f"Only an owner can {action}; {participant.jid} is a thing. "
+                             "`%xmpp connect NAME --as owner` first.")
+        return participant
+
+    # --- what owners do ----------------------------------------------------------
+
+    def typed_values(self, jid: str, assignments: dict[str, str]) -> dict[str, object]:
+        """``NAME=TEXT`` pairs typed by the thing's control form (so ``on=true`` sends a boolean)."""
+        owner = self.need_owner("set controls")
+        form = owner.control_form(jid)
+        typed = {}
+        for name, text in assignments.items():
+            parameter = form.get(name)
+            if parameter is None:
+                known = ", ".join(p.name for p in form.parameters) or "none"
+                raise ValueError(f"{jid} has no control parameter {name!r}; it has: {known}.")
+            try:
+                typed[name] = control.from_lexical(parameter.type, _lexical(parameter.type, text))
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"{name}={text}: not a {parameter.type} value ({e}).") from None
+        return typed
+
+    def plot(self, jid: str, fields: Iterable[str], *, window=DEFAULT_WINDOW, **subscription) -> LivePlot:
+        """A live plot of ``fields`` of ``jid``: the same figure each time it is asked for again."""
+        owner = self.need_owner("plot a thing's values")
+        fields = tuple(fields)
+        key = (owner.jid, self.resolve(jid), fields)
+        plot = self.plots.get(key)
+        if plot is not None and not plot.stream.ended:
+            return plot
+        stream = owner.subscribe(jid, list(fields) or None, **subscription)
+        if plot is None:
+            plot = self.plots[key] = LivePlot(stream, fields or None, window=window, title=f"{key[1]}")
+        else:
+            plot.follow(stream)
+        return plot
+
+    def subscribe(self, jid: str, fields: Iterable[str], **options) -> Stream:
+        return self.need_owner("subscribe to a thing").subscribe(jid, list(fields) or None, **options)
+
+    def __repr__(self) -> str:
+        lab = f"lab {self.lab.domain}" if self.lab else "no lab"
+        current = self.current.jid if self.current else "nobody"
+        return f"<NotebookSession {lab}, {len(self.participants)} online, acting as {current}>"
+
+
+_BOOLEANS = {"on": "true", "yes": "true", "off": "false", "no": "false"}
+
+
+def _lexical(kind, text: str) -> str:
+    """Friendlier spellings of lexical values (``on``/``off`` for booleans)."""
+    if kind is control.ParameterType.BOOLEAN:
+        return _BOOLEANS.get(text.lower(), text.lower())
+    return text
+
+
+def as_seconds(text: str | None) -> float | None:
+    """``"5"``, ``"5s"``, ``"2min"`` as seconds (for intervals in magic lines)."""
+    if text is None:
+        return None
+    seconds, _ = parse_window(text)
+    if seconds is None:
+        raise ValueError(f"{text!r}: give a time such as 5, 5s or 2min")
+    return seconds
+
