@@ -281,7 +281,7 @@ class LabServer:
 def _read_state(home: Path) -> dict | None:
     try:
         return json.loads((home / "lab.json").read_text())
-    except (FileNotFoundError, ValueError):
+    except (OSError, ValueError):  # missing, half written, or another user's (a shared /tmp)
         return None
 
 

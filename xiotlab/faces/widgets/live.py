@@ -48,6 +48,7 @@ class Redraws:
         self.seconds = 0.0
         self._last = 0.0
         self._queued = False
+        self._drawing = threading.Lock()  # `now()` from a caller's thread must not interleave with the UI thread
 
     def request(self) -> None:
         """Ask for a redraw soon; from any thread, as often as you like."""
@@ -74,15 +75,16 @@ class Redraws:
         self._draw()
 
     def _draw(self) -> None:
-        started = time.perf_counter()
-        self._last = time.monotonic()
-        try:
-            self._render()
-        except Exception as error:
-            show_error(self.errors, error)
-        finally:
-            self.count += 1
-            self.seconds += time.perf_counter() - started
+        with self._drawing:
+            started = time.perf_counter()
+            self._last = time.monotonic()
+            try:
+                self._render()
+            except Exception as error:
+                show_error(self.errors, error)
+            finally:
+                self.count += 1
+                self.seconds += time.perf_counter() - started
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "paused" if self.paused else "live"

@@ -177,11 +177,13 @@ class LivePlot(ipywidgets.VBox):
     def _render(self) -> None:
         since = _local_ms(dt.datetime.now(dt.timezone.utc)) - self.seconds * 1000 if self.seconds else None
         series = [self.series[name] for name in self._names()]
+        windows = [s.window(since) for s in series]
         if len(series) != self._traces_drawn:
-            self._add_traces(series)  # traces added inside a batch_update lose their data
+            self._add_traces(series, windows)  # traces added inside a batch_update lose their data
+            return
         with self.figure.batch_update():
-            for trace, s in zip(self.figure.data, series):
-                trace.x, trace.y = s.window(since)
+            for trace, (x, y) in zip(self.figure.data, windows):
+                trace.x, trace.y = x, y
         self._update_status()
 
     def _names(self) -> list[str]:
@@ -189,13 +191,13 @@ class LivePlot(ipywidgets.VBox):
             return list(self.series)
         return [name for name in self.fields if name in self.series]
 
-    def _add_traces(self, series: list[Series]) -> None:
+    def _add_traces(self, series: list[Series], windows: list[tuple[np.ndarray, np.ndarray]]) -> None:
         units = list(dict.fromkeys(s.unit or "" for s in series))
         self.figure.data = ()
-        for s in series:
+        for s, (x, y) in zip(series, windows):
             second_axis = len(units) > 1 and (s.unit or "") == units[1]
             label = s.name if units.index(s.unit or "") < 2 else f"{s.name} ({s.unit})"
-            self.figure.add_scatter(name=label, mode="lines", yaxis="y2" if second_axis else "y")
+            self.figure.add_scatter(x=x, y=y, name=label, mode="lines", yaxis="y2" if second_axis else "y")
         self.figure.layout.yaxis.title = units[0] if units else None
         if len(units) > 1:
             self.figure.layout.yaxis2 = dict(title=units[1], overlaying="y", side="right", showgrid=False)

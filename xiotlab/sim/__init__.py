@@ -1,0 +1,37 @@
+"""Simulated devices to play with, and to copy: each is a short :class:`~xiotlab.Thing` subclass.
+
+::
+
+    from xiotlab import LabServer, Owner
+    from xiotlab.sim import Lamp, Thermometer
+
+    lab = LabServer().start()
+    alice = Owner("alice", lab=lab).start()
+    thermometer = Thermometer("thermometer", owner="alice", lab=lab, speed=1440).start()  # a day a minute
+    lamp = Lamp("lamp", owner="alice", lab=lab).start()
+    alice.befriend("thermometer"); alice.befriend("lamp")
+    alice.read("thermometer")["temperature"]           # a reading of the simulated room
+    alice.set("lamp", on=True, brightness=40)          # then alice.read("lamp")["power"]: 3.6 W
+
+The devices, one module each, from the simplest:
+
+- :class:`Lamp` (``lamp``): controls and immediate reports, no timer.
+- :class:`Thermometer` (``thermometer``): a timer reporting a daily cycle with noise.
+- :class:`DoorSensor` (``door``): events at random times, reported only on change.
+- :class:`EnergyMeter` (``energy_meter``): a counter, a peak, and a control that resets it.
+- :class:`Thermostat` (``thermostat``): a control loop over a simulated room.
+
+Each module keeps its simulation in a plain class with a ``step(seconds)``
+method (:class:`~.thermometer.DailyCycle`, :class:`~.door.Door`, ...), which
+runs without any network; the device only moves it on in a timer and reports.
+Every device takes ``seed=`` for the same behaviour on every run, ``speed=`` for
+simulated seconds per real second, and the keywords of :class:`~xiotlab.Thing`.
+"""
+
+from .door import DoorSensor
+from .energy_meter import EnergyMeter
+from .lamp import Lamp
+from .thermometer import Thermometer
+from .thermostat import Mode, Thermostat
+
+__all__ = ["DoorSensor", "EnergyMeter", "Lamp", "Mode", "Thermometer", "Thermostat"]
