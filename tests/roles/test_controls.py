@@ -168,3 +168,11 @@ def test_bad_declarations_say_what_to_do(lab, name):
         thing.control("x", type=complex)
     with pytest.raises(ValueError, match="min"):
         thing.control("y", type=int, min=10, max=1)
+
+
+def test_a_control_cannot_start_outside_its_own_limits(lab, name):
+    thing = Thing(name("dimmer"), lab=lab)
+    with pytest.raises(ValueError, match="value=150.*100"):
+        thing.control("brightness", type=int, min=0, max=100, value=150)
+    thing.control("level", type=int, min=0, max=10, value=3, read_only=True)  # read-only still starts somewhere
+    assert thing.controls["level"] == 3

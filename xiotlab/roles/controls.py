@@ -52,9 +52,15 @@ def describe(name: str, kind: Any, options: Iterable | None, **details) -> Contr
     if isinstance(details.get("value"), enum.Enum):
         details["value"] = details["value"].name
     try:
-        return ControlParameter(name, kind, enum_type=enum_type, options=tuple(options or ()), **details)
+        parameter = ControlParameter(name, kind, enum_type=enum_type, options=tuple(options or ()), **details)
     except ProtocolError as e:
         raise ValueError(str(e)) from None
+    if parameter.value is not None:  # a device must not start outside its own limits
+        try:
+            control.validate(dataclasses.replace(parameter, read_only=False), parameter.value)
+        except ParameterError as e:
+            raise ValueError(f"value={parameter.value!r}: {e}") from None
+    return parameter
 
 
 class ControlService:
