@@ -15,7 +15,7 @@ from ..roles import Owner, Participant, Thing
 from ..roles.stream import Stream
 from ..runtime import DEFAULT_TIMEOUT
 from ..server import LabServer
-from .widgets.live_plot import DEFAULT_WINDOW, LivePlot, parse_window
+from .widgets.live_plot import DEFAULT_WINDOW, LivePlot, parse_seconds
 
 ROLES = {"owner": Owner, "thing": Thing}
 
@@ -213,8 +213,7 @@ def as_seconds(text: str | None) -> float | None:
     """``"5"``, ``"5s"``, ``"2min"`` as seconds (for intervals in magic lines)."""
     if text is None:
         return None
-    seconds, _ = parse_window(text)
+    seconds = parse_seconds(text)
     if seconds is None:
-        raise ValueError(f"{text!r}: give a time such as 5, 5s or 2min")
+        raise ValueError(f"{text!r}: give a time such as 0, 5, 5s, 250ms or 2min")
     return seconds
-

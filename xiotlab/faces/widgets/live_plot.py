@@ -34,18 +34,25 @@ _SECONDS = {"ms": 1e-3, "s": 1.0, "sec": 1.0, None: 1.0, "min": 60.0, "m": 60.0,
 
 def parse_window(window: float | int | str | dt.timedelta) -> tuple[float | None, int | None]:
     """``(seconds, points)`` from ``60``, ``"60s"``, ``"5min"``, ``timedelta(...)`` or ``"500 points"``."""
-    if isinstance(window, dt.timedelta):
-        window = window.total_seconds()
-    if isinstance(window, (int, float)) and not isinstance(window, bool):
-        if window > 0:
-            return float(window), None
-    elif isinstance(window, str) and (match := _WINDOW.match(window)):
-        number, unit = float(match[1]), match[2]
-        if number > 0 and unit in ("points", "pts", "p"):
-            return None, int(number)
-        if number > 0:
-            return number * _SECONDS[unit], None
+    if isinstance(window, str) and (match := _WINDOW.match(window)) and match[2] in ("points", "pts", "p"):
+        if float(match[1]) >= 1:
+            return None, int(float(match[1]))
+    else:
+        seconds = parse_seconds(window, zero=False)
+        if seconds is not None:
+            return seconds, None
     raise ValueError(f"window={window!r}: give seconds (60, '60s', '5min', '1h') or a count ('500 points')")
+
+
+def parse_seconds(value: float | int | str | dt.timedelta, *, zero: bool = True) -> float | None:
+    """Seconds from ``5``, ``"5s"``, ``"250ms"``, ``"2min"``, ``"1h"`` or a timedelta; None if it is none of them."""
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, str) and (match := _WINDOW.match(value)) and match[2] not in ("points", "pts", "p"):
+        value = float(match[1]) * _SECONDS[match[2]]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and (value > 0 or zero and value == 0):
+        return float(value)
+    return None
 
 
 class Series:
