@@ -19,6 +19,7 @@ from .observable import Observable
 REDACTED = "[redacted]"
 # SASL elements whose text is a base64 authentication payload.
 _SASL_PAYLOADS = {"auth", "challenge", "response", "success"}
+_STANZA_NAMESPACES = {"", "jabber:client", "jabber:server"}
 
 
 class TraceEntry:
@@ -35,7 +36,10 @@ class TraceEntry:
         self.time = dt.datetime.now(dt.timezone.utc)
         self.peer = element.get("to" if direction == "out" else "from", "")
         self.tag = _local(element.tag)
-        self.namespaces = tuple(sorted({_namespace(child.tag) for child in element} - {""}))
+        # The protocols a stanza speaks: its payloads' namespaces, or its own outside the stanza
+        # namespace (SASL, stream features). Plain <body/> and <status/> children name none.
+        spoken = {_namespace(child.tag) for child in element} | {_namespace(element.tag)}
+        self.namespaces = tuple(sorted(spoken - _STANZA_NAMESPACES))
         # Two levels deep approximates the size of an IoT payload (a resp of many timestamps).
         self.weight = 1 + sum(1 + len(child) for child in element)
         self._element: ET.Element | None = redacted(element)
