@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import functools
 import getpass
+import importlib
 import os
 import shlex
+import threading
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -328,6 +330,9 @@ def load_ipython_extension(shell) -> None:
     """``%load_ext xiotlab``: register ``%xmpp`` and ``%%thing`` and their tab completion."""
     magics = XmppMagics(shell)
     shell.register_magics(magics)
+    # The first plotly figure imports plotly's renderers (nbformat, jsonschema: seconds in a kernel).
+    threading.Thread(target=importlib.import_module, args=("plotly.io._renderers",), name="xiotlab-warm-up",
+                     daemon=True).start()
     shell.set_hook("complete_command", lambda _, event: magics.complete(event.symbol, event.line), str_key="%xmpp")
 
 

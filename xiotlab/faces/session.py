@@ -18,6 +18,7 @@ from ..server import LabServer
 from .widgets.live_plot import DEFAULT_WINDOW, LivePlot, parse_seconds
 
 ROLES = {"owner": Owner, "thing": Thing}
+PLOT_BUFFER = 1000
 
 
 class NotebookSession:
@@ -183,6 +184,8 @@ class NotebookSession:
         plot = self.plots.get(key)
         if plot is not None and not plot.stream.ended:
             return plot
+        # The plot reads values as they arrive; the stream's own buffer only needs to be small.
+        subscription.setdefault("buffer", PLOT_BUFFER)
         stream = owner.subscribe(jid, list(fields) or None, **subscription)
         if plot is None:
             plot = self.plots[key] = LivePlot(stream, fields or None, window=window, title=f"{key[1]}")

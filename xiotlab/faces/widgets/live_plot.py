@@ -223,9 +223,8 @@ class LivePlot(ipywidgets.VBox):
             return "no stream yet: <code>plot.follow(owner.subscribe(jid))</code>"
         points = sum(len(s) for s in self.series.values())
         state = f"ended ({self.stream.end_reason})" if self.stream.ended else "live"
-        dropped = f", {self.stream.dropped} dropped" if self.stream.dropped else ""
         window = f"{self.seconds:g} s" if self.seconds else f"{self.max_points} points"
-        return f"{self.stream.thing}: {points} points in view (window {window}), {state}{dropped}"
+        return f"{self.stream.thing}: {points} points in view (window {window}), {state}"
 
     # --- control ---------------------------------------------------------------
 
