@@ -59,6 +59,7 @@ def test_fields_with_two_units_get_two_y_axes_and_text_values_are_left_out():
     assert [t.name for t in plot.figure.data] == ["power", "energy"]
     assert plot.figure.layout.yaxis.title.text == "W" and plot.figure.layout.yaxis2.title.text == "kWh"
     assert [t.yaxis for t in plot.figure.data] == ["y", "y2"]
+    assert plot.figure.layout.xaxis.title.text.startswith("seconds since ") and plot.figure.data[0].x[0] == 0
     assert "state" not in plot.series
 
 

@@ -6,8 +6,10 @@ input rate, by replacing the traces' arrays in one ``batch_update``. plotly's
 ``FigureWidget`` has no way to extend a trace, so each redraw re-sends the
 window: keep the window a few thousand points (``max_points``).
 
-Times go to plotly as milliseconds since the epoch, in local wall-clock time,
-on a date axis: numbers travel as binary buffers, datetimes would go as text.
+The x axis is seconds since the plot's first value (its clock time is in the
+axis title). Numbers travel as binary buffers; datetimes would go as text, ten
+times slower. Epoch milliseconds on a date axis do not work either: plotly.js
+re-guesses the axis type at every data update and calls them linear.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def parse_seconds(value: float | int | str | dt.timedelta, *, zero: bool = True)
 
 
 class Series:
-    """One field's newest values: a fixed-size ring buffer of (time in ms, value).
+    """One field's newest values: a fixed-size ring buffer of (POSIX time, value).
 
     Each value is written twice, ``capacity`` apart, so the newest ``n`` values
     are always one contiguous slice: a redraw copies nothing to assemble them.
@@ -89,13 +91,13 @@ class Series:
                 self._y[offset:offset + rest] = values[first:]
         self._end += n
 
-    def window(self, since_ms: float | None) -> tuple[np.ndarray, np.ndarray]:
-        """The kept values stamped at or after ``since_ms`` (all kept values for None), oldest first."""
+    def window(self, since: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """The kept values stamped at or after ``since`` (all kept values for None), oldest first."""
         n = min(self._end, self.capacity)
         stop = self._end % self.capacity + self.capacity if self._end >= self.capacity else self._end
         t, y = self._t[stop - n:stop], self._y[stop - n:stop]
-        if since_ms is not None:
-            first = int(np.searchsorted(t, since_ms))
+        if since is not None:
+            first = int(np.searchsorted(t, since))
             t, y = t[first:], y[first:]
         return t, y
 
@@ -133,6 +135,7 @@ class LivePlot(ipywidgets.VBox):
         self.max_points = min(points, max_points) if points else max_points
         self.fields = [fields] if isinstance(fields, str) else list(fields) if fields is not None else None
         self.series: dict[str, Series] = {}
+        self.origin: float | None = None  # POSIX time of x = 0: the first value drawn
         self.stream: Stream | None = None
         self.errors = error_area()
         self.figure = go.FigureWidget(layout=_layout(title))
@@ -176,15 +179,18 @@ class LivePlot(ipywidgets.VBox):
         series = self.series.get(name)
         if series is None:
             series = self.series[name] = Series(name, fields[0].unit, self.max_points)
-        times = np.fromiter((_local_ms(f.timestamp) for f, _ in kept), float, len(kept))
+        times = np.fromiter((f.timestamp.timestamp() for f, _ in kept), float, len(kept))
         series.extend(times, np.fromiter((v for _, v in kept), float, len(kept)))
 
     # --- drawing (UI thread) ---------------------------------------------------
 
     def _render(self) -> None:
-        since = _local_ms(dt.datetime.now(dt.timezone.utc)) - self.seconds * 1000 if self.seconds else None
+        since = time.time() - self.seconds if self.seconds else None
         series = [self.series[name] for name in self._names()]
         windows = [s.window(since) for s in series]
+        if self.origin is None and any(len(t) for t, _ in windows):
+            self._set_origin(min(t[0] for t, _ in windows if len(t)))
+        windows = [(t - self.origin, y) for t, y in windows] if self.origin is not None else windows
         if len(series) != self._traces_drawn:
             self._add_traces(series, windows)  # traces added inside a batch_update lose their data
             return
@@ -192,6 +198,11 @@ class LivePlot(ipywidgets.VBox):
             for trace, (x, y) in zip(self.figure.data, windows):
                 trace.x, trace.y = x, y
         self._update_status()
+
+    def _set_origin(self, origin: float) -> None:
+        self.origin = origin
+        clock = dt.datetime.fromtimestamp(origin).strftime("%H:%M:%S")
+        self.figure.layout.xaxis.title = f"seconds since {clock}"
 
     def _names(self) -> list[str]:
         if self.fields is None:
@@ -258,7 +269,7 @@ class LivePlot(ipywidgets.VBox):
 
 def _layout(title: str | None) -> dict:
     return dict(title=title, height=360, margin=dict(l=60, r=60, t=40 if title else 20, b=40),
-                xaxis=dict(type="date", title=None), legend=dict(orientation="h", y=1.1), uirevision="keep")
+                xaxis=dict(title=None), legend=dict(orientation="h", y=1.1), uirevision="keep")
 
 
 def _number(value) -> float | None:
@@ -268,12 +279,3 @@ def _number(value) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     return None
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-
-
-def _local_ms(timestamp: dt.datetime) -> float:
-    # plotly shows epoch numbers as UTC clock times: shift by the local offset to show local time.
-    local = timestamp.astimezone()
-    return ((local - _EPOCH).total_seconds() + local.utcoffset().total_seconds()) * 1000.0
