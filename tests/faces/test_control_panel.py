@@ -12,8 +12,7 @@ import pytest
 from xiotlab import Owner, Thing
 from xiotlab.faces.widgets.control_panel import FAILED, SET, ControlPanel
 
-from ..roles.test_friendship import in_background
-from .test_live_redraws import wait_for
+from ..waiting import eventually, in_background
 
 
 class Tone(enum.Enum):
@@ -108,9 +107,9 @@ def test_a_slider_moved_on_another_thread_reaches_the_thing(lamp, panels):
     alice, thing, calls = lamp
     panel = panels(alice, thing.jid)
     from_another_thread(panel.rows["brightness"].input, 72.5)
-    assert wait_for(lambda: thing.controls["brightness"] == 72.5)
+    assert eventually(lambda: thing.controls["brightness"] == 72.5)
     assert ("brightness", 72.5) in calls
-    assert wait_for(lambda: panel.rows["brightness"].status.value == SET)
+    assert eventually(lambda: panel.rows["brightness"].status.value == SET)
     assert panel.values["brightness"] == 72.5
 
 
@@ -118,7 +117,7 @@ def test_slider_noise_is_put_back_on_the_step_grid(lamp, panels):
     alice, thing, calls = lamp
     row = panels(alice, thing.jid).rows["brightness"]
     from_another_thread(row.input, 30.500000000000004)  # binary noise a browser slider can give: off the grid
-    assert wait_for(lambda: calls == [("brightness", 30.5)])
+    assert eventually(lambda: calls == [("brightness", 30.5)])
 
 
 def test_every_kind_of_input_sends_a_typed_value(lamp, panels):
@@ -128,7 +127,7 @@ def test_every_kind_of_input_sends_a_typed_value(lamp, panels):
                "since": dt.date(2026, 1, 2), "alarm": "07:30:00", "level": 9}
     for name, value in changes.items():
         from_another_thread(rows[name].input, value)
-    assert wait_for(lambda: len(calls) == len(changes))
+    assert eventually(lambda: len(calls) == len(changes))
     assert sorted(calls, key=lambda call: call[0]) == sorted(
         (changes | {"tone": Tone.COLD, "alarm": dt.time(7, 30)}).items())
 
@@ -142,14 +141,14 @@ def test_a_refused_value_shows_why_and_the_input_goes_back_without_sending_again
     row = panel.rows["level"]
     from_another_thread(row.input, 13)
     # The status is drawn after the input, whose observers have run by then.
-    assert wait_for(lambda: row.status.value == FAILED)
+    assert eventually(lambda: row.status.value == FAILED)
     assert row.input.value == 5  # back to the last value the thing accepted
     assert "13 is an unlucky level" in row.error.value
     assert sends == [{"level": 13}]  # the way back was not sent
     assert calls == [("level", 13)] and thing.controls["level"] == 5
     assert panel.values["level"] == 5 and panel.message == ""
     from_another_thread(row.input, 7)  # the next value goes through and clears the error
-    assert wait_for(lambda: row.status.value == SET and row.error.value == "")
+    assert eventually(lambda: row.status.value == SET and row.error.value == "")
     assert sends == [{"level": 13}, {"level": 7}] and thing.controls["level"] == 7
 
 
@@ -157,8 +156,8 @@ def test_the_things_own_validation_shows_next_to_the_parameter(lamp, panels):
     alice, thing, calls = lamp
     row = panels(alice, thing.jid).rows["count"]
     from_another_thread(row.input, 2**40)  # past an int's 32 bits
-    assert wait_for(lambda: row.error.value != "")
-    assert wait_for(lambda: row.input.value == 3)
+    assert eventually(lambda: row.error.value != "")
+    assert eventually(lambda: row.input.value == 3)
     assert calls == []
 
 
@@ -171,17 +170,17 @@ def test_a_parameter_named_like_an_argument_of_owner_set_is_refused_here(lab, on
     alice.befriend(thing.jid)
     row = panels(alice, thing.jid).rows["timeout"]
     from_another_thread(row.input, 60)
-    assert wait_for(lambda: "Owner.set" in row.error.value)
-    assert wait_for(lambda: row.input.value == 30) and calls == []
+    assert eventually(lambda: "Owner.set" in row.error.value)
+    assert eventually(lambda: row.input.value == 30) and calls == []
 
 
 def test_text_that_is_not_a_time_is_refused_before_sending(lamp, panels):
     alice, thing, calls = lamp
     row = panels(alice, thing.jid).rows["alarm"]
     from_another_thread(row.input, "half past seven")
-    assert wait_for(lambda: row.status.value == FAILED)
+    assert eventually(lambda: row.status.value == FAILED)
     assert "time of day" in row.error.value
-    assert wait_for(lambda: row.input.value == "")
+    assert eventually(lambda: row.input.value == "")
     assert calls == []
 
 
@@ -194,8 +193,8 @@ def test_refresh_picks_up_values_set_elsewhere_and_sends_nothing_back(lamp, pane
     monkeypatch.setattr(alice, "aset", lambda jid, **values: sends.append(values) or real_aset(jid, **values))
     assert panel.refresh().result(timeout=10) is not None
     assert panel.values["brightness"] == 20.0 and panel.values["on"] is True
-    assert wait_for(lambda: panel.rows["brightness"].input.value == 20.0)
-    assert wait_for(lambda: panel.rows["on"].input.value is True)
+    assert eventually(lambda: panel.rows["brightness"].input.value == 20.0)
+    assert eventually(lambda: panel.rows["on"].input.value is True)
     panel.values  # noqa: B018  (waits for the draw under way: it holds the panel's lock)
     assert sends == []
 
@@ -205,12 +204,12 @@ def test_refresh_rebuilds_when_the_parameters_changed(lamp, panels):
     panel = panels(alice, thing.jid)
     thing.control("fan", type=bool, value=True)(lambda value: calls.append(("fan", value)))
     panel.refresh().result(timeout=10)
-    assert wait_for(lambda: "fan" in panel.rows)
+    assert eventually(lambda: "fan" in panel.rows)
     fan = panel.rows["fan"].input
     assert isinstance(fan, ipywidgets.Checkbox) and fan.value is True
     assert panel.children[1].children[-1] is panel.rows["fan"].box
     from_another_thread(fan, False)
-    assert wait_for(lambda: ("fan", False) in calls)
+    assert eventually(lambda: ("fan", False) in calls)
 
 
 def test_a_friend_not_allowed_to_control_sees_forbidden_in_the_message_line(lamp, panels, online, name):
@@ -222,9 +221,9 @@ def test_a_friend_not_allowed_to_control_sees_forbidden_in_the_message_line(lamp
     panel = panels(bob, thing.jid)
     row = panel.rows["on"]
     from_another_thread(row.input, True)
-    assert wait_for(lambda: "owner" in panel._message_line.value)
+    assert eventually(lambda: "owner" in panel._message_line.value)
     assert panel.message == panel._message_line.value
-    assert wait_for(lambda: row.input.value is False) and row.status.value == FAILED
+    assert eventually(lambda: row.input.value is False) and row.status.value == FAILED
     assert row.error.value == "" and calls == []
 
 

@@ -16,7 +16,7 @@ from xiotlab.faces.widgets.inspector import Inspector, pretty_xml
 from xiotlab.runtime import Trace
 from xiotlab.runtime.trace import REDACTED
 
-from ..roles.test_friendship import eventually
+from ..waiting import eventually
 
 SD = "urn:nfi:iot:sd:1.0"
 
@@ -34,15 +34,6 @@ def message(i: int, peer: str = "lamp@lab/a", direction: str = "in") -> ET.Eleme
     side = "from" if direction == "in" else "to"
     return ET.fromstring(f"<message xmlns='jabber:client' {side}='{peer}' id='m{i}'>"
                          f"<ping xmlns='urn:test:{i % 2}'/></message>")
-
-
-@pytest.fixture
-def widgets():
-    """Widgets made in a test, closed when it ends."""
-    made = []
-    yield lambda widget: made.append(widget) or widget
-    for widget in made:
-        widget.close()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from xiotlab.faces.widgets.live_plot import LivePlot, Series, parse_window
 from xiotlab.protocol.values import Field
 from xiotlab.roles.stream import Stream
 
-from .test_live_redraws import wait_for
+from ..waiting import eventually
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -90,7 +90,7 @@ def test_a_flood_of_values_from_another_thread_is_drawn_in_few_redraws(lab):
     worker = threading.Thread(target=flood)
     worker.start()
     worker.join()
-    assert wait_for(lambda: plot.figure.data and len(plot.figure.data[0].y) == 5000)
+    assert eventually(lambda: plot.figure.data and len(plot.figure.data[0].y) == 5000)
     assert plot.redraws.count < 100  # 5000 batches, a rate of 10/s: coalesced, not one redraw each
 
 
@@ -98,14 +98,14 @@ def test_paused_plots_collect_values_but_draw_them_only_when_resumed():
     stream = Stream("t@lab", "s")
     plot = LivePlot(stream)
     stream.push(stream_of(count=3))
-    assert wait_for(lambda: plot.figure.data and len(plot.figure.data[0].y) == 3)
+    assert eventually(lambda: plot.figure.data and len(plot.figure.data[0].y) == 3)
     plot.pause()
     assert plot._pause.description == "Resume"
     stream.push(stream_of(count=6))
     time.sleep(0.1)
     assert len(plot.figure.data[0].y) == 3
     plot.resume()
-    assert wait_for(lambda: len(plot.figure.data[0].y) == 9)
+    assert eventually(lambda: len(plot.figure.data[0].y) == 9)
 
 
 def test_a_live_subscription_from_a_real_thing_fills_the_plot_and_its_end_shows(online, name):
@@ -117,12 +117,12 @@ def test_a_live_subscription_from_a_real_thing_fills_the_plot_and_its_end_shows(
     online(thing)
     owner.befriend(thing.jid)
     plot = LivePlot(owner.subscribe(thing.jid, "temperature"), window="30s")
-    assert wait_for(lambda: plot.figure.data and len(plot.figure.data[0].y) >= 20)
+    assert eventually(lambda: plot.figure.data and len(plot.figure.data[0].y) >= 20)
     assert plot.figure.layout.yaxis.title.text == "°C"
     drawn = len(plot.figure.data[0].y)
-    assert wait_for(lambda: len(plot.figure.data[0].y) > drawn)  # it keeps drawing by itself
+    assert eventually(lambda: len(plot.figure.data[0].y) > drawn)  # it keeps drawing by itself
     thing.stop()
-    assert wait_for(lambda: "ended" in plot._status.value)
+    assert eventually(lambda: "ended" in plot._status.value)
 
 
 def test_following_another_stream_reuses_the_figure():

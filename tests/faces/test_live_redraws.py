@@ -10,12 +10,7 @@ import pytest
 
 from xiotlab.faces.widgets.live import Redraws, guarded
 
-
-def wait_for(check, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not check():
-        time.sleep(0.005)
-    return check()
+from ..waiting import eventually
 
 
 def test_many_requests_from_many_threads_coalesce_into_few_redraws_and_the_last_state_is_drawn():
@@ -38,7 +33,7 @@ def test_many_requests_from_many_threads_coalesce_into_few_redraws_and_the_last_
     for worker in workers:
         worker.join()
     final = state["value"]
-    assert wait_for(lambda: state["drawn"] == final)
+    assert eventually(lambda: state["drawn"] == final)
     # 8000 requests in well under a second at 10 per second: a handful of redraws, not thousands.
     assert redraws.count < 50
     assert state["threads"] == {"xiotlab-ui"}
@@ -52,7 +47,7 @@ def test_paused_widgets_are_not_drawn_until_resumed():
     time.sleep(0.05)
     assert drawn == []
     redraws.resume()
-    assert wait_for(lambda: drawn == [1])
+    assert eventually(lambda: drawn == [1])
 
 
 def test_a_failing_redraw_shows_its_traceback_in_the_error_area_and_later_redraws_still_happen():
@@ -66,10 +61,10 @@ def test_a_failing_redraw_shows_its_traceback_in_the_error_area_and_later_redraw
 
     redraws = Redraws(render, rate=100, errors=errors)
     redraws.request()
-    assert wait_for(lambda: errors.outputs)
+    assert eventually(lambda: errors.outputs)
     assert "ZeroDivisionError: bad scaling" in errors.outputs[0]["text"]
     redraws.request()
-    assert wait_for(lambda: len(calls) == 2)
+    assert eventually(lambda: len(calls) == 2)
 
 
 def test_a_guarded_callback_shows_its_error_instead_of_raising():

@@ -9,7 +9,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from xiotlab import ControlPanel, Inspector, LivePlot, Owner, Roster, Thing
 from xiotlab.roles.readout import Readout
 
-from ..roles.test_friendship import eventually, in_background
+from ..waiting import eventually, in_background
 
 
 @pytest.fixture

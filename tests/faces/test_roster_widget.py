@@ -14,7 +14,7 @@ from xiotlab.faces.widgets.roster import Roster, friendship
 from xiotlab.roles.friendship import FriendRequest
 from xiotlab.roles.roster import Contact
 
-from ..roles.test_friendship import eventually, in_background
+from ..waiting import eventually, in_background
 
 
 def row(widget: Roster, jid: str) -> str:
@@ -49,15 +49,6 @@ def household(online, name):
     lamp = online(Thing, name("lamp"), owner=alice.jid)
     alice.befriend(lamp.jid)
     return alice, lamp
-
-
-@pytest.fixture
-def widgets():
-    """Widgets made in a test, closed when it ends."""
-    made = []
-    yield lambda widget: made.append(widget) or widget
-    for widget in made:
-        widget.close()
 
 
 def test_a_friend_going_online_and_offline_and_changing_status_shows(household, online, widgets):

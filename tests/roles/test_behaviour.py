@@ -8,7 +8,7 @@ import pytest
 
 from xiotlab import Owner, Thing
 
-from .test_friendship import eventually
+from ..waiting import eventually
 
 
 def test_a_timer_reports_what_it_returns_to_a_subscribed_owner(online, name):

@@ -13,7 +13,7 @@ from xiotlab.protocol import control
 from xiotlab.protocol.control import ParameterType
 from xiotlab.protocol.namespaces import CONTROL_ALIASES, LEGACY_CONTROL
 
-from .test_friendship import in_background
+from ..waiting import in_background
 
 
 class Tone(enum.Enum):

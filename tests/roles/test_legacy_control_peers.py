@@ -42,7 +42,7 @@ from xiotlab.protocol.namespaces import LEGACY_CONTROL
 
 from . import plugin_peers
 from .plugin_peers import WAIT
-from .test_friendship import eventually
+from ..waiting import eventually
 from .test_legacy_peers import disco_features
 
 pytestmark = pytest.mark.integration

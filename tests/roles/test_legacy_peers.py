@@ -23,7 +23,7 @@ from xiotlab.protocol.values import Category, NodeRef, ValueType
 
 from . import plugin_peers
 from .plugin_peers import WAIT
-from .test_friendship import eventually
+from ..waiting import eventually
 
 pytestmark = [
     pytest.mark.integration,

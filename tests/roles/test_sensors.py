@@ -14,7 +14,7 @@ from xiotlab import Owner, Thing
 from xiotlab.errors import Offline
 from xiotlab.protocol.values import Category, Duration, QoS, ValueType
 
-from .test_friendship import eventually
+from ..waiting import eventually
 
 
 class Mode(enum.Enum):

@@ -11,7 +11,7 @@ from xiotlab.errors import Forbidden, StanzaError
 from xiotlab.protocol import events, sensordata
 from xiotlab.protocol.namespaces import LEGACY_SENSOR_DATA, SENSOR_DATA, SENSOR_DATA_ALIASES
 
-from .test_friendship import eventually
+from ..waiting import eventually
 
 
 @pytest.fixture

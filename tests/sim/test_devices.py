@@ -11,7 +11,7 @@ from xiotlab.protocol.control import ParameterType
 from xiotlab.protocol.values import Category
 from xiotlab.sim import DoorSensor, EnergyMeter, Lamp, Mode, Thermometer, Thermostat
 
-from ..roles.test_friendship import eventually
+from ..waiting import eventually
 
 FAST = {"interval": 0.02}  # a tick every 20 ms: the tests see many ticks without waiting long
 WAIT = 5  # seconds a test waits at most for a value, however loaded the machine
