@@ -185,3 +185,17 @@ def completions(ip, line):
 
     with provisionalcompleter():
         return {c.text for c in ip.Completer.completions(line, len(line))}
+
+
+def test_a_private_lab_is_announced_and_stops_with_lab_stop(lab, tmp_path, capsys):
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "xiotlab")
+    try:
+        shell.run_line_magic("config", f"XmppMagics.home = {str(tmp_path)!r}")  # no shared lab runs there
+        private = xmpp(shell, "lab start")
+        assert not private.persistent and private.status()["running"]
+        assert "started a private one" in capsys.readouterr().out
+        xmpp(shell, "lab stop")
+        assert not private.status()["running"]
+    finally:
+        shell.run_line_magic("unload_ext", "xiotlab")

@@ -176,3 +176,15 @@ def test_a_control_cannot_start_outside_its_own_limits(lab, name):
         thing.control("brightness", type=int, min=0, max=100, value=150)
     thing.control("level", type=int, min=0, max=10, value=3, read_only=True)  # read-only still starts somewhere
     assert thing.controls["level"] == 3
+
+
+def test_a_parameter_declared_after_the_owner_cached_the_form_can_be_set(online, name):
+    alice = online(Owner, name("alice"))
+    thing = online(Thing, name("fan"), owner=alice.jid)
+    thing.control("speed", type=int, min=0, max=3, value=0)(lambda v: None)
+    alice.befriend(thing.jid)
+    alice.set(thing.jid, speed=2)                 # caches the form
+    thing.forget()
+    thing.control("oscillate", type=bool, value=False)(lambda v: None)
+    alice.set(thing.jid, oscillate=True)
+    assert thing.controls == {"oscillate": True}

@@ -179,10 +179,15 @@ class XmppMagics(Magics):
 
     def _run(self, action, *args):
         """Do ``action``; what goes wrong because of the user's input becomes a one-line UsageError."""
+        had_lab = self.session.lab is not None
         try:
             return action(*args)
         except (XiotlabError, ValueError, KeyError, LookupError) as e:
             raise UsageError(_one_line(e)) from None
+        finally:
+            if not had_lab and self.session.lab is not None and not self.session.lab.persistent:
+                print("No shared lab runs, so this kernel started a private one: other notebooks cannot "
+                      "join it. `bin/lab` (or `xiotlab server start`) runs the shared lab.")
 
     # --- subcommands ---------------------------------------------------------------
 

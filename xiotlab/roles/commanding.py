@@ -61,6 +61,8 @@ class ControlClient:
         full = online_address(self.owner, jid)
         ns = await choose_dialect(self.owner, full, PREFERENCE, timeout)
         form = await self._form_for_set(jid, full, ns, timeout)
+        if form is not None and any(form.get(name) is None for name in values):
+            form = await self.form(jid, timeout)  # the thing may have new parameters since we cached its form
         if form is None:
             typed = [_inferred(name, value) for name, value in values.items()]
         else:

@@ -381,7 +381,7 @@ def stanza_error(answer: ET.Element) -> XmppError:
     if rejected is not None:
         with contextlib.suppress(ProtocolError):
             text = legacy_sensordata.parse_rejected(rejected).reason or text
-    detail = f": {text}" if text else ""
+    detail = f": {text.rstrip('.')}" if text else ""
     if condition in ("forbidden", "not-authorized"):
         return Forbidden(f"{peer} refused the request ({condition}){detail}. Are you its friend or owner?")
     return StanzaError(f"{peer} answered with an error ({condition}){detail}.", condition=condition, text=text,

@@ -82,6 +82,11 @@ class LabServer:
         self._lock = threading.Lock()
         self._finalizer: weakref.finalize | None = None
 
+    @property
+    def persistent(self) -> bool:
+        """True for a lab with a home that other processes can join; False for an ephemeral one."""
+        return not self._ephemeral
+
     # --- joining a running lab ----------------------------------------------
 
     @classmethod

@@ -134,6 +134,7 @@ class Inspector(ipywidgets.VBox):
             _choose(self.peer, str(peer).split("/", 1)[0])
         if namespace is not None:
             _choose(self.namespace, str(namespace))
+        self._redraws.now()  # the summary and view agree with the filter as soon as it returns
         return self
 
     # --- events (network thread, click threads) --------------------------------
