@@ -38,6 +38,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'xiotlab' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WIDGETS])
+
+
 def load_ipython_extension(shell) -> None:
     """``%load_ext xiotlab``: the ``%xmpp`` and ``%%thing`` magics."""
     from .faces.magics import load_ipython_extension

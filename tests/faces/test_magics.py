@@ -103,7 +103,7 @@ def test_running_a_thing_cell_again_replaces_its_behaviour_on_the_same_connectio
 def test_a_failing_thing_cell_shows_its_error_and_does_not_come_online(ip, name, capsys):
     thing = ip.run_cell_magic("thing", name("broken"), "thing.sensor('x')(lambda: 1)\n1/0")
     assert thing is None
-    assert "keeps what the cell declared before the error" in capsys.readouterr().out
+    assert "now has only what the cell declared before the error" in capsys.readouterr().out
 
 
 def test_widgets_come_from_the_magics_and_a_plot_is_reused(ip, name):
@@ -199,3 +199,67 @@ def test_a_private_lab_is_announced_and_stops_with_lab_stop(lab, tmp_path, capsy
         assert not private.status()["running"]
     finally:
         shell.run_line_magic("unload_ext", "xiotlab")
+
+
+def test_a_password_is_never_echoed_back_whatever_its_shape(ip):
+    for line in ("connect me@example.org hunter2 --as owner", "connect me -phunter2", "connect me --pw=hunter2"):
+        with pytest.raises(UsageError) as error:
+            xmpp(ip, line)
+        assert "hunter2" not in str(error.value)
+
+
+def test_the_timeout_setting_reaches_participants_already_online(ip, name):
+    owner = xmpp(ip, f"connect {name('alice')} --as owner")
+    ip.run_line_magic("config", "XmppMagics.timeout = 2.5")
+    assert owner.timeout == 2.5
+
+
+def test_one_account_cannot_be_online_here_as_two_roles(ip, name):
+    alice = name("alice")
+    xmpp(ip, f"connect {alice} --as owner")
+    with pytest.raises(UsageError, match="online here as an owner"):
+        xmpp(ip, f"connect {alice} --as thing")
+
+
+def test_a_failed_rerun_of_a_thing_cell_says_what_is_left_and_history_survives_reruns(ip, name, capsys):
+    alice, meter = name("alice"), name("meter")
+    xmpp(ip, f"connect {alice} --as owner")
+    thing = ip.run_cell_magic("thing", meter, "thing.sensor('power', unit='W')")
+    thing.report(power=5.0)
+    assert ip.run_cell_magic("thing", meter, "thing.sensor('power', unit='W')\n1/0") is None
+    assert "now has only what the cell declared before the error" in capsys.readouterr().out
+    assert [f.value for f in thing.history("power")] == [5.0]
+
+
+def test_a_closed_plot_is_replaced_and_does_not_break_stopping(ip, name):
+    alice, thermo = name("alice"), name("thermo")
+    xmpp(ip, f"connect {alice} --as owner")
+    ip.run_cell_magic("thing", thermo, "thing.sensor('t')(lambda: 1.0)")
+    xmpp(ip, f"befriend {thermo}")
+    plot = xmpp(ip, f"plot {thermo} t")
+    plot.close()
+    plot.close()
+    again = xmpp(ip, f"plot {thermo} t")
+    assert again is not plot
+    with pytest.raises(UsageError, match="window='abc'"):
+        xmpp(ip, f"plot {thermo} t --window abc")
+    session(ip).disconnect_all()
+
+
+def test_a_widget_asked_for_again_replaces_the_old_one(ip, name):
+    owner = xmpp(ip, f"connect {name('alice')} --as owner")
+    first = xmpp(ip, "roster")
+    observing = len(owner.roster._observers)
+    second = xmpp(ip, "roster")
+    assert second is not first and len(owner.roster._observers) == observing
+
+
+def test_a_full_jid_is_another_server_without_starting_a_lab(tmp_path):
+    from xiotlab.faces.magics import XmppMagics
+
+    magics = XmppMagics(InteractiveShell.instance(), home=str(tmp_path))
+
+    class Args:
+        host, name = None, "me@example.org"
+
+    assert magics._elsewhere(Args) and magics.session.lab is None

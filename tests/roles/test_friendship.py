@@ -166,3 +166,15 @@ def test_people_can_befriend_owners_too(online, name):
     assert request.thing == alice.jid and "you" in repr(request)
     alice.approve(bob.jid)
     assert pending.result().friend
+
+
+def test_a_participant_is_not_its_own_contact_even_with_a_second_connection(lab, online, name):
+    jid = name("grace")
+    first = online(Owner, jid)
+    second = online(Owner, jid)
+    second.stop()
+    lamp = online(Thing, name("lamp"), owner=first.jid)
+    first.befriend(lamp.jid)
+    assert first.jid not in first.roster
+    with pytest.raises(ValueError, match="itself"):
+        first.unfriend(first.jid)

@@ -21,9 +21,10 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Float, Int, Unicode
 
-from ..errors import XiotlabError
+from ..errors import LabNotRunning, XiotlabError
 from ..protocol.provisioning import RuleRange
 from ..roles import Owner
+from ..server import LabServer
 from .session import NotebookSession, as_seconds
 from .widgets.control_panel import ControlPanel
 from .widgets.inspector import Inspector
@@ -51,14 +52,12 @@ HELP = """\
 Short names are accounts on the lab (lamp is lamp@<lab domain>); lab accounts need no password.
 """
 
-SUBCOMMANDS = ("lab", "connect", "disconnect", "roster", "befriend", "requests", "approve", "reject", "read",
-               "subscribe", "plot", "set", "panel", "log", "help")
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a mistake as a UsageError instead of exiting the kernel."""
 
     def error(self, message: str):
+        if message.startswith("unrecognized arguments"):  # the extra words might be a password: never echo them
+            message = "unexpected extra words on the line"
         raise UsageError(f"{self.prog}: {message}. `%xmpp help` lists every command.")
 
     def exit(self, status: int = 0, message: str | None = None):
@@ -113,6 +112,7 @@ def _build_parser() -> _Parser:
     log.add_argument("--namespace")
     log.add_argument("--limit", type=int)
     sub.add_parser("help", add_help=False)
+    parser.subcommands = tuple(sub.choices)
     return parser
 
 
@@ -140,11 +140,9 @@ class XmppMagics(Magics):
     def __init__(self, shell=None, **kwargs) -> None:
         super().__init__(shell, **kwargs)
         self.session = NotebookSession(home=self.home, timeout=self.timeout)
-        self.observe(self._settings_changed, names=["timeout", "home"])
+        self.observe(lambda change: self.session.set_timeout(change["new"]), names=["timeout"])
+        self.observe(lambda change: setattr(self.session, "home", change["new"]), names=["home"])
         self._parser = _build_parser()
-
-    def _settings_changed(self, change) -> None:
-        setattr(self.session, change["name"], change["new"])
 
     # --- the magics ----------------------------------------------------------------
 
@@ -169,20 +167,29 @@ class XmppMagics(Magics):
         thing = self._run(lambda: self.session.thing(args.name, **options))
         thing.forget()
         self.shell.user_ns["thing"] = thing
-        result = self.shell.run_cell(cell, store_history=False)
+        result = self._run_quietly(cell)
         if not result.success:
-            print(f"{thing.jid} keeps what the cell declared before the error; fix it and run the cell again.")
+            print(f"{thing.jid} now has only what the cell declared before the error; fix it and run the cell again.")
             return None
         if not thing.online:
             self._run(thing.start)
         return thing
+
+    def _run_quietly(self, cell: str):
+        """Run ``cell`` in the user's namespace without showing its last value (a decorator's function)."""
+        shell = self.shell
+        saved, shell.ast_node_interactivity = shell.ast_node_interactivity, "none"
+        try:
+            return shell.run_cell(cell, store_history=False)
+        finally:
+            shell.ast_node_interactivity = saved
 
     def _run(self, action, *args):
         """Do ``action``; what goes wrong because of the user's input becomes a one-line UsageError."""
         had_lab = self.session.lab is not None
         try:
             return action(*args)
-        except (XiotlabError, ValueError, KeyError, LookupError) as e:
+        except (XiotlabError, ValueError, LookupError, OSError) as e:
             raise UsageError(_one_line(e)) from None
         finally:
             if not had_lab and self.session.lab is not None and not self.session.lab.persistent:
@@ -217,7 +224,13 @@ class XmppMagics(Magics):
             return True
         if "@" not in args.name:
             return False
-        return args.name.split("@")[1].split("/")[0] != self.session.start_lab().domain
+        lab = self.session.lab
+        if lab is None:
+            try:
+                lab = LabServer.running(self.session.home)
+            except LabNotRunning:
+                return True  # no lab to compare with: a full JID names another server
+        return args.name.split("@")[1].split("/")[0] != lab.domain
 
     def _password(self, args) -> str:
         variable = args.password_env or self.password_env
@@ -231,7 +244,8 @@ class XmppMagics(Magics):
         print(f"{participant.jid} is offline.")
 
     def _roster(self, args):
-        return Roster(self.session.need_current())
+        participant = self.session.need_current()
+        return self.session.widget(("roster", participant.jid), lambda: Roster(participant))
 
     def _requests(self, args):
         return self.session.need_owner("decide friend requests").requests
@@ -273,10 +287,13 @@ class XmppMagics(Magics):
         print(f"{self.session.resolve(args.jid)}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
 
     def _panel(self, args):
-        return ControlPanel(self.session.need_owner("control a thing"), self.session.resolve(args.jid))
+        owner, jid = self.session.need_owner("control a thing"), self.session.resolve(args.jid)
+        return self.session.widget(("panel", owner.jid, jid), lambda: ControlPanel(owner, jid))
 
     def _log(self, args):
-        inspector = Inspector(self.session.need_current(), limit=args.limit or self.log_limit)
+        participant = self.session.need_current()
+        limit = self.log_limit if args.limit is None else args.limit
+        inspector = self.session.widget(("log", participant.jid), lambda: Inspector(participant, limit=limit))
         if args.peer:
             inspector.filter(peer=self.session.resolve(args.peer))
         if args.namespace:
@@ -291,7 +308,7 @@ class XmppMagics(Magics):
         if line.endswith(" "):
             words.append("")
         if len(words) <= 1:
-            return [c for c in SUBCOMMANDS if c.startswith(text)]
+            return [c for c in self._parser.subcommands if c.startswith(text)]
         command, previous = words[0], words[-2]
         if command == "lab":
             return [a for a in ("start", "stop", "status") if a.startswith(text)] if len(words) == 2 else []
@@ -320,10 +337,16 @@ def _words(line: str) -> list[str]:
         words = shlex.split(line)
     except ValueError as e:  # unbalanced quotes
         raise UsageError(f"{e}: check the quotes.") from None
-    if any(w.split("=")[0] in ("--password", "--pass", "-p", "--pw") for w in words):
+    if any(_looks_like_password_option(word) for word in words):
         raise UsageError("Passwords never go on a magic line (notebooks save it): set $XMPP_PASSWORD "
                          "(or --password-env VAR), or leave it out and you will be asked for it.")
     return words
+
+
+def _looks_like_password_option(word: str) -> bool:
+    option = word.split("=")[0]
+    short = option.startswith("-p") and not option.startswith("--")  # -p, -psecret
+    return option != "--password-env" and (short or option.startswith(("--pass", "--pw")))
 
 
 def _one_line(error: BaseException) -> str:
@@ -344,5 +367,10 @@ def load_ipython_extension(shell) -> None:
 def unload_ipython_extension(shell) -> None:
     """``%unload_ext xiotlab``: take this notebook's participants offline."""
     magics = shell.magics_manager.registry.get("XmppMagics")
-    if magics is not None:
-        magics.session.disconnect_all()
+    if magics is None:
+        return
+    session = magics.session
+    if session.lab_is_ours and session.lab is not None:
+        session.stop_lab()  # a private lab would otherwise outlive the session that knew it
+    else:
+        session.disconnect_all()

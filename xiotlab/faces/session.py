@@ -15,7 +15,7 @@ from ..roles import Owner, Participant, Thing
 from ..roles.stream import Stream
 from ..runtime import DEFAULT_TIMEOUT
 from ..server import LabServer
-from .widgets.live_plot import DEFAULT_WINDOW, LivePlot, parse_seconds
+from .widgets.live_plot import DEFAULT_WINDOW, LivePlot, parse_seconds, parse_window
 
 ROLES = {"owner": Owner, "thing": Thing}
 PLOT_BUFFER = 1000
@@ -35,6 +35,7 @@ class NotebookSession:
         self.participants: dict[str, Participant] = {}
         self.current: Participant | None = None
         self.plots: dict[tuple[str, str, tuple[str, ...]], LivePlot] = {}
+        self.widgets: dict[tuple, object] = {}  # rosters, panels, inspectors: one live widget per key
 
     # --- the lab -----------------------------------------------------------------
 
@@ -86,7 +87,10 @@ class NotebookSession:
             options["lab"] = self.start_lab()
             name = self.lab.account(name).jid
         existing = self.participants.get(name)
-        if existing is not None and isinstance(existing, kind) and existing.online:
+        if existing is not None and existing.online:
+            if not isinstance(existing, kind):
+                raise ValueError(f"{name} is online here as an {type(existing).__name__.lower()}; "
+                                 f"`%xmpp disconnect {name}` first.")
             self.current = existing
             return existing
         participant = kind(name, password, timeout=self.timeout, **options)
@@ -123,14 +127,16 @@ class NotebookSession:
                                f"online here: {', '.join(self.participants) or 'nobody'}.")
         participant.stop()
         self.participants.pop(participant.jid, None)
-        if self.current is participant:
-            self.current = next(reversed(self.participants.values()), None)
+        if self.current is participant:  # the last owner acts next: most commands are an owner's
+            remaining = sorted(self.participants.values(), key=lambda p: isinstance(p, Owner))
+            self.current = remaining[-1] if remaining else None
         return participant
 
     def disconnect_all(self) -> None:
-        for plot in self.plots.values():
-            plot.close()
+        for widget in [*self.plots.values(), *self.widgets.values()]:
+            widget.close()
         self.plots.clear()
+        self.widgets.clear()
         for participant in list(self.participants.values()):
             participant.stop()
         self.participants.clear()
@@ -181,17 +187,35 @@ class NotebookSession:
         owner = self.need_owner("plot a thing's values")
         fields = tuple(fields)
         key = (owner.jid, self.resolve(jid), fields)
+        parse_window(window)  # a mistake in it must not leave a subscription behind
         plot = self.plots.get(key)
-        if plot is not None and not plot.stream.ended:
+        if plot is not None and not plot.redraws.closed and not plot.stream.ended:
             return plot
         # The plot reads values as they arrive; the stream's own buffer only needs to be small.
         subscription.setdefault("buffer", PLOT_BUFFER)
         stream = owner.subscribe(jid, list(fields) or None, **subscription)
-        if plot is None:
+        if plot is None or plot.redraws.closed:
             plot = self.plots[key] = LivePlot(stream, fields or None, window=window, title=f"{key[1]}")
         else:
             plot.follow(stream)
         return plot
+
+    def widget(self, key: tuple, make) -> object:
+        """The widget ``make()`` returns, replacing (and closing) the one made for ``key`` before.
+
+        A cell run again shows a fresh widget; the old one would otherwise keep following its source.
+        """
+        old = self.widgets.pop(key, None)
+        if old is not None:
+            old.close()
+        self.widgets[key] = widget = make()
+        return widget
+
+    def set_timeout(self, seconds: float) -> None:
+        """The timeout of new participants and of those already online."""
+        self.timeout = seconds
+        for participant in self.participants.values():
+            participant.timeout = seconds
 
     def subscribe(self, jid: str, fields: Iterable[str], **options) -> Stream:
         return self.need_owner("subscribe to a thing").subscribe(jid, list(fields) or None, **options)

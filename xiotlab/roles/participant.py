@@ -191,7 +191,13 @@ class Participant:
         self._require_online()
         jid = self.resolve(jid)
         timeout = self.timeout if timeout is None else timeout
-        await self._client.stream.update_roster(jid, subscription="remove", timeout=timeout)
+        if jid == self.jid:
+            raise ValueError(f"{jid} is this participant itself: there is no friendship to end.")
+        query = ET.Element("{jabber:iq:roster}query")
+        ET.SubElement(query, "{jabber:iq:roster}item", jid=jid, subscription="remove")
+        iq = self._client.stream.make_iq_set()
+        iq.xml.append(query)
+        await self._client.iq(iq, timeout)  # a refusal is a typed StanzaError, not slixmpp's
         try:
             await self.roster.wait_for(jid, lambda c: c is None, timeout)
         except asyncio.TimeoutError:
@@ -240,7 +246,8 @@ class Participant:
 
     def _on_roster_update(self, _iq) -> None:
         roster = self._client.stream.client_roster
-        current = {str(jid) for jid in roster if roster[jid]["subscription"] != "remove"}
+        # slixmpp keeps an entry for our own address (another resource's presence): not a contact.
+        current = {str(jid) for jid in roster if roster[jid]["subscription"] != "remove" and str(jid) != self.jid}
         for jid in current:
             self.roster.update(contact_from_slixmpp(roster[jid]), jid)
         for jid in set(self.roster) - current:

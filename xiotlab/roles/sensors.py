@@ -107,18 +107,21 @@ class Sensors:
             raise ValueError(f"history_size={history_size}: keep at least one value per field")
         self.history_size = history_size
         self._sensors: dict[str, Sensor] = {}
+        self._retired: dict[str, collections.deque] = {}  # histories of forgotten sensors, until redeclared
 
     def declare(self, name: str, read: Callable[[], object] | None = None, **meta) -> Sensor:
         """Declare (or redeclare) sensor ``name``; see :meth:`Thing.sensor` for ``meta``."""
         meta["categories"] = categories_of(meta.get("categories", "momentary")) or Category.MOMENTARY
         old = self._sensors.get(name)
-        history = old.history if old else collections.deque(maxlen=self.history_size)
+        history = old.history if old else self._retired.pop(name, None) or collections.deque(maxlen=self.history_size)
         sensor = Sensor(name, read, history=history, **meta)
         self._sensors[name] = sensor
         return sensor
 
     def clear(self) -> None:
-        """Forget every sensor and its history."""
+        """Forget every sensor; a sensor declared again by the same name gets its history back."""
+        for name, sensor in self._sensors.items():
+            self._retired[name] = sensor.history
         self._sensors = {}
 
     def __contains__(self, name: str) -> bool:

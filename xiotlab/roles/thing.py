@@ -120,7 +120,8 @@ class Thing(Participant):
 
         A returned dict is reported (``return {"temperature": 21.4}`` is ``report(temperature=21.4)``).
         A plain function runs on a worker thread and may block; a coroutine function runs on the
-        network loop. An exception is logged and counted (``thing.timers``); the timer goes on.
+        network loop. The first call comes at once. An exception is counted (``thing.timers``) and logged
+        (once while the same error repeats); the timer goes on.
 
         >>> @thermometer.every(1.0)                                       # doctest: +SKIP
         ... def tick():

@@ -47,8 +47,8 @@ def seconds(interval: float | dt.timedelta) -> float:
 class Timers:
     """The timers of one thing; ``report`` takes what a timer function returns."""
 
-    def __init__(self, owner_name: str, report: Callable[..., Any]) -> None:
-        self._name = owner_name
+    def __init__(self, thing_jid: str, report: Callable[..., Any]) -> None:
+        self._name = thing_jid
         self._report = report
         self.timers: list[Timer] = []
         self._online = False
@@ -99,11 +99,16 @@ class Timers:
                 result = await timer.function()
             else:
                 result = await asyncio.to_thread(timer.function)
+                if inspect.isawaitable(result):  # a lambda or partial around a coroutine function
+                    result = await result
             if isinstance(result, Mapping):
                 self._report(**result)
         except Exception as error:  # a bad tick must not end the device
             timer.errors += 1
+            repeated = repr(error) == repr(timer.last_error)
             timer.last_error = error
+            if repeated:  # a failing 1-second timer must not write a line every second
+                return
             log.warning("%s: timer %s raised %s: %s", self._name, _name_of(timer.function),
                         type(error).__name__, error)
 

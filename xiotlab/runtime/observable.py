@@ -28,9 +28,10 @@ class Observable:
         return callback
 
     def unobserve(self, callback: Callable[..., Any]) -> None:
-        """Stop calling ``callback``."""
+        """Stop calling ``callback`` (nothing happens if it was not observing)."""
         with self._observers_lock:
-            self._observers.remove(callback)
+            if callback in self._observers:
+                self._observers.remove(callback)
 
     def _notify(self, *args: Any) -> None:
         with self._observers_lock:

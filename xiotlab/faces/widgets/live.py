@@ -48,7 +48,9 @@ class Redraws:
         self.seconds = 0.0
         self._last = 0.0
         self._queued = False
-        self._drawing = threading.Lock()  # `now()` from a caller's thread must not interleave with the UI thread
+        # `now()` from a caller's thread must not interleave with the UI thread; re-entrant because a
+        # redraw that sets a control's value can run an observer that asks for a redraw now.
+        self._drawing = threading.RLock()
 
     def request(self) -> None:
         """Ask for a redraw soon; from any thread, as often as you like."""
@@ -122,6 +124,7 @@ class _UIThread:
 
 
 _ui = _UIThread()
+_appending = threading.Lock()
 
 
 def show_error(errors: ipywidgets.Output | None, error: BaseException) -> None:
@@ -129,7 +132,8 @@ def show_error(errors: ipywidgets.Output | None, error: BaseException) -> None:
     text = "".join(traceback.format_exception(error))
     if errors is None:
         logging.getLogger("xiotlab").error("%s", text)
-    else:
+        return
+    with _appending:  # append_stderr reads and rewrites the outputs: two threads at once would lose one
         errors.append_stderr(text)
 
 

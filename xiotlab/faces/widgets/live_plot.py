@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import time
 from collections.abc import Iterable
 
@@ -69,10 +70,8 @@ class Series:
         self._t = np.zeros(2 * capacity)
         self._y = np.zeros(2 * capacity)
         self._end = 0  # values written so far
-        self.count = 0
 
     def extend(self, times: np.ndarray, values: np.ndarray) -> None:
-        self.count += len(times)
         if len(times) > self.capacity:
             times, values = times[-self.capacity:], values[-self.capacity:]
         self._write(times, values)
@@ -135,6 +134,7 @@ class LivePlot(ipywidgets.VBox):
         self.max_points = min(points, max_points) if points else max_points
         self.fields = [fields] if isinstance(fields, str) else list(fields) if fields is not None else None
         self.series: dict[str, Series] = {}
+        self._series_lock = threading.Lock()  # the network thread writes what the UI thread reads
         self.origin: float | None = None  # POSIX time of x = 0: the first value drawn
         self.stream: Stream | None = None
         self.errors = error_area()
@@ -145,6 +145,7 @@ class LivePlot(ipywidgets.VBox):
         self._pause = ipywidgets.ToggleButton(description="Pause", icon="pause", tooltip="Stop redrawing; values keep coming")
         self._pause.observe(guarded(self.errors, self._on_pause), "value")
         self.redraws = Redraws(self._render, rate=rate, errors=self.errors)
+        self._feed = guarded(self.errors, self._on_batch)
         super().__init__([self.figure, ipywidgets.HBox([self._pause, self._status]), self.errors])
         if stream is not None:
             self.follow(stream)
@@ -154,11 +155,11 @@ class LivePlot(ipywidgets.VBox):
     def follow(self, stream: Stream, fields: str | Iterable[str] | None = None) -> LivePlot:
         """Draw ``stream`` from now on, in this same figure (the previous stream is let go, not closed)."""
         if self.stream is not None:
-            self.stream.unobserve(self._on_batch)
+            self.stream.unobserve(self._feed)
         if fields is not None:
             self.fields = [fields] if isinstance(fields, str) else list(fields)
         self.stream = stream
-        stream.on_data(self._on_batch)
+        stream.on_data(self._feed)
         self.redraws.request()
         return self
 
@@ -167,8 +168,9 @@ class LivePlot(ipywidgets.VBox):
         for field in batch:
             if self.fields is None or field.name in self.fields:
                 by_name.setdefault(field.name, []).append(field)
-        for name, fields in by_name.items():
-            self._add(name, fields)
+        with self._series_lock:
+            for name, fields in by_name.items():
+                self._add(name, fields)
         self.redraws.request()
 
     def _add(self, name: str, fields: list[Field]) -> None:
@@ -186,8 +188,9 @@ class LivePlot(ipywidgets.VBox):
 
     def _render(self) -> None:
         since = time.time() - self.seconds if self.seconds else None
-        series = [self.series[name] for name in self._names()]
-        windows = [s.window(since) for s in series]
+        with self._series_lock:  # copies: the ring buffers move on while plotly serializes
+            series = [self.series[name] for name in self._names()]
+            windows = [tuple(a.copy() for a in s.window(since)) for s in series]
         if self.origin is None and any(len(t) for t, _ in windows):
             self._set_origin(min(t[0] for t, _ in windows if len(t)))
         windows = [(t - self.origin, y) for t, y in windows] if self.origin is not None else windows
@@ -232,10 +235,11 @@ class LivePlot(ipywidgets.VBox):
         """One line: what is drawn, how much, and whether the stream still runs."""
         if self.stream is None:
             return "no stream yet: <code>plot.follow(owner.subscribe(jid))</code>"
-        points = sum(len(s) for s in self.series.values())
+        with self._series_lock:
+            points = sum(len(s) for s in self.series.values())
         state = f"ended ({self.stream.end_reason})" if self.stream.ended else "live"
         window = f"{self.seconds:g} s" if self.seconds else f"{self.max_points} points"
-        return f"{self.stream.thing}: {points} points in view (window {window}), {state}"
+        return f"{self.stream.thing}: {points} points kept (window {window}), {state}"
 
     # --- control ---------------------------------------------------------------
 
@@ -255,11 +259,13 @@ class LivePlot(ipywidgets.VBox):
         (self.redraws.pause if change["new"] else self.redraws.resume)()
 
     def close(self) -> None:
-        """Stop following the stream and close the widget (the stream stays open)."""
-        self.redraws.close()
-        if self.stream is not None:
-            self.stream.unobserve(self._on_batch)
-        self.figure.close()
+        """Stop following the stream and close the widget (the stream stays open). Safe to call twice."""
+        if getattr(self, "redraws", None) is not None:  # None when __init__ failed part way
+            self.redraws.close()
+        if getattr(self, "stream", None) is not None:
+            self.stream.unobserve(self._feed)
+        if getattr(self, "figure", None) is not None:
+            self.figure.close()
         super().close()
 
     def __repr__(self) -> str:
