@@ -289,3 +289,32 @@ def test_a_readout_too_large_for_one_message_arrives_in_fragments(online, name):
     assert [f.value for f in readout] == [float(i) for i in range(2500)]
     fragments = [e for e in alice.trace if e.direction == "in" and e.tag == "message" and "resp" in e.xml]
     assert len(fragments) == 3  # 1000 + 1000 + 500 fields, after a <started> in the iq result
+
+
+def test_a_coroutine_callback_may_await_network_calls(online, name):
+    owner = online(Owner, name("owner"))
+    door = online(Thing, name("door"), owner=owner.jid)
+    lamp = online(Thing, name("lamp"), owner=owner.jid)
+    door.sensor("open")
+    lamp.control("on", type=bool, value=False)(lambda on: None)
+    owner.befriend(door.jid)
+    owner.befriend(lamp.jid)
+    with owner.subscribe(door.jid, "open") as stream:
+        @stream.on_data
+        async def follow(batch):
+            for field in batch:
+                await owner.aset(lamp.jid, on=field.value)
+
+        door.report(open=True)
+        assert eventually(lambda: lamp.controls["on"] is True)
+
+
+def test_values_reported_or_read_together_share_one_timestamp(online, name):
+    owner = online(Owner, name("owner"))
+    thing = Thing(name("box"), owner=owner.jid, lab=owner._lab, timeout=5)
+    thing.sensor("a")(lambda: 1)
+    thing.sensor("b")(lambda: 2)
+    online(thing)
+    owner.befriend(thing.jid)
+    assert len({f.timestamp for f in owner.read(thing.jid)}) == 1
+    assert len({f.timestamp for f in thing.report(a=3, b=4)}) == 1

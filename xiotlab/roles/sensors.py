@@ -156,18 +156,19 @@ class Sensors:
                 for s in wanted for f in s.history
             ]
         else:
-            items = [await self._current(s) for s in wanted]
+            now = dt.datetime.now(dt.timezone.utc)  # one readout, one moment: fields line up in a table
+            items = [await self._current(s, now) for s in wanted]
         fields = [f for f in items if isinstance(f, Field) and request.includes(f)]
         return fields, [e for e in items if isinstance(e, ReadoutError)]
 
-    async def _current(self, sensor: Sensor) -> Field | ReadoutError | None:
+    async def _current(self, sensor: Sensor, now: dt.datetime) -> Field | ReadoutError | None:
         if sensor.read is None:
             return sensor.latest
         try:
             value = sensor.read()
             if inspect.isawaitable(value):
                 value = await value
-            field = sensor.field(value)
+            field = sensor.field(value, now)
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a broken sensor must not break the readout of the others

@@ -98,6 +98,7 @@ class Thing(Participant):
         Returns at once, from any thread; a bad value raises here, in the caller.
         """
         sensors = self._sensing.sensors
+        timestamp = timestamp or dt.datetime.now(dt.timezone.utc)  # values reported together share their moment
         fields = []
         for name, value in values.items():
             try:

@@ -1,15 +1,21 @@
 """A small observer list: widgets and user code follow live state through it.
 
 Callbacks run on the thread that made the change (usually the network
-thread); an exception in one is logged and does not stop the others.
+thread); an exception in one is logged and does not stop the others. A
+coroutine function may observe too: its coroutine runs on the network loop,
+so it may ``await owner.aset(...)``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from .loop import network
 
 log = logging.getLogger("xiotlab")
 
@@ -38,6 +44,19 @@ class Observable:
             observers = list(self._observers)
         for callback in observers:
             try:
-                callback(*args)
+                result = callback(*args)
+                if inspect.iscoroutine(result):
+                    _schedule(result).add_done_callback(self._report_failure)
             except Exception:
                 log.exception("an observer of %s raised", type(self).__name__)
+
+    def _report_failure(self, task) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("an observer of %s raised", type(self).__name__, exc_info=task.exception())
+
+
+def _schedule(coroutine):
+    """Run an observer's coroutine on the network loop, from whichever thread notified."""
+    if network.is_current():
+        return asyncio.ensure_future(coroutine)
+    return network.submit(coroutine)
