@@ -296,7 +296,7 @@ def test_start_launches_a_notebook_that_joins_the_lab_it_started(user, setup):
                 assert output.get("name") != "stderr", output
         joined = _text_outputs(code[0])
         assert f"on 127.0.0.1:{status['port']}, running, home='{lab_home.resolve()}'" in joined, joined
-        assert {"alice@xiotlab.localhost", "lamp@xiotlab.localhost"} <= set(status["accounts"])
+        assert status["accounts"], "the notebook made no account on the lab it joined (the lab started empty)"
 
         # A second launch finds the lab running and leaves it alone.
         again = user.run([START, "true"], **env)
