@@ -89,8 +89,7 @@ class NotebookSession:
         existing = self.participants.get(name)
         if existing is not None and existing.online:
             if not isinstance(existing, kind):
-                raise ValueError(f"{name} is online here as an {type(existing).__name__.lower()}; "
-                                 f"`%xmpp disconnect {name}` first.")
+                raise _taken(existing)
             self.current = existing
             return existing
         participant = kind(name, password, timeout=self.timeout, **options)
@@ -106,8 +105,7 @@ class NotebookSession:
         if isinstance(existing, Thing):
             return existing
         if existing is not None:
-            raise ValueError(f"{jid} is online here as an {type(existing).__name__.lower()}; "
-                             f"`%xmpp disconnect {name}` first.")
+            raise _taken(existing)
         owner = options.pop("owner", None) or self._default_owner()
         thing = Thing(jid, lab=lab, owner=owner, timeout=self.timeout, **options)
         self.participants[jid] = thing
@@ -224,6 +222,11 @@ class NotebookSession:
         lab = f"lab {self.lab.domain}" if self.lab else "no lab"
         current = self.current.jid if self.current else "nobody"
         return f"<NotebookSession {lab}, {len(self.participants)} online, acting as {current}>"
+
+
+def _taken(existing: Participant) -> ValueError:
+    return ValueError(f"{existing.jid} is online here as an {type(existing).__name__.lower()}; "
+                      f"`%xmpp disconnect {existing.jid}` first.")
 
 
 _BOOLEANS = {"on": "true", "yes": "true", "off": "false", "no": "false"}

@@ -600,16 +600,19 @@ def _xml_attr(value: str, what: str) -> str:
         raise ProtocolError(str(exc)) from None
 
 
-def _add_nodes(parent: ET.Element, ns: str, nodes: Iterable[NodeRef]) -> None:
+def add_node_refs(parent: ET.Element, tag: str, nodes: Iterable[NodeRef],
+                  names: tuple[str, str, str] = ("id", "src", "pt")) -> None:
+    """One ``tag`` child per node, its id, source and partition under the dialect's attribute ``names``."""
     for node in nodes:
         if not isinstance(node, NodeRef):
             raise ProtocolError(f"nodes must be NodeRef instances, not {node!r}")
-        attrs = {"id": node.id}
-        if node.source:
-            attrs["src"] = node.source
-        if node.partition:
-            attrs["pt"] = node.partition
-        ET.SubElement(parent, f"{{{ns}}}nd", attrs)
+        values = (node.id, node.source, node.partition)
+        attrs = {name: value for i, (name, value) in enumerate(zip(names, values)) if value or i == 0}
+        ET.SubElement(parent, tag, attrs)
+
+
+def _add_nodes(parent: ET.Element, ns: str, nodes: Iterable[NodeRef]) -> None:
+    add_node_refs(parent, f"{{{ns}}}nd", nodes)
 
 
 def _parse_node(element: ET.Element) -> NodeRef:

@@ -123,15 +123,7 @@ def _expect(element: ET.Element, local: str) -> None:
 
 def _add_nodes(parent: ET.Element, nodes: Iterable[NodeRef]) -> None:
     # The legacy dialect's third scoping attribute, cacheType, travels in NodeRef.partition.
-    for node in nodes:
-        if not isinstance(node, NodeRef):
-            raise ProtocolError(f"nodes must be NodeRef instances, not {node!r}")
-        attrs = {"nodeId": node.id}
-        if node.source:
-            attrs["sourceId"] = node.source
-        if node.partition:
-            attrs["cacheType"] = node.partition
-        ET.SubElement(parent, _NS + "node", attrs)
+    control.add_node_refs(parent, _NS + "node", nodes, ("nodeId", "sourceId", "cacheType"))
 
 
 def _parse_node(element: ET.Element) -> NodeRef:

@@ -205,10 +205,7 @@ class Inspector(ipywidgets.VBox):
         redraws = getattr(self, "_redraws", None)
         if redraws is not None and not redraws.closed:
             redraws.close()
-            try:
-                self.trace.unobserve(self._on_entry)
-            except ValueError:
-                pass  # already gone
+            self.trace.unobserve(self._on_entry)
             for part in (*self._bar.children, self._bar, self.summary, self.stanzas, self.errors):
                 part.close()
         super().close()

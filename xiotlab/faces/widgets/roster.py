@@ -157,9 +157,9 @@ class Roster(ipywidgets.VBox):
         redraws = getattr(self, "_redraws", None)
         if redraws is not None and not redraws.closed:
             redraws.close()
-            _unobserve(self.participant.roster, self._on_roster)
+            self.participant.roster.unobserve(self._on_roster)
             if self._owner is not None:
-                _unobserve(self._owner.requests, self._on_requests)
+                self._owner.requests.unobserve(self._on_requests)
             for row in self._rows.values():
                 _close_row(row)
             self._rows.clear()
@@ -208,10 +208,3 @@ def _close_row(row: ipywidgets.HBox) -> None:
     for part in row.children:
         part.close()
     row.close()
-
-
-def _unobserve(observable, callback) -> None:
-    try:
-        observable.unobserve(callback)
-    except ValueError:
-        pass  # already gone
