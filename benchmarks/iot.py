@@ -150,8 +150,12 @@ def xiotlab_readings(owner: Owner, thing: Thing, count: int, rate: float | None)
         time.sleep(0.005)
     elapsed = time.perf_counter() - start
     stream.close()
-    return {"per_second": stream.count / elapsed, "latencies": latencies, "received": stream.count,
-            "dropped": stream.dropped}
+    return {
+        "per_second": stream.count / elapsed,
+        "latencies": latencies,
+        "received": stream.count,
+        "dropped": stream.dropped,
+    }
 
 
 _CHILD_THING = """
@@ -174,8 +178,9 @@ def readings_from_another_process(lab: LabServer, count: int) -> dict:
     """The thing in a process of its own, as a thing in another kernel would be."""
     owner = Owner("bench-owner-process", lab=lab, timeout=30).start()
     credentials = lab.account("bench-thing-process")
-    child = subprocess.Popen([sys.executable, "-c", _CHILD_THING], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD_THING], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         # Secrets go through the pipe, never the command line.
         child.stdin.write(f"{credentials.jid} {credentials.password} {lab.host} {lab.port} {lab.ca_file} {owner.jid}\n")
@@ -238,7 +243,9 @@ def event_figures(lab: LabServer, count: int, steady_seconds: float) -> dict:
             "p99_ms": ms(percentile(ours_steady["latencies"], 0.99)),
             "raw_slixmpp_p50_ms": ms(percentile(raw_steady["latencies"], 0.5)),
             "raw_slixmpp_p99_ms": ms(percentile(raw_steady["latencies"], 0.99)),
-            "p99_ratio": round(percentile(ours_steady["latencies"], 0.99) / percentile(raw_steady["latencies"], 0.99), 2),
+            "p99_ratio": round(
+                percentile(ours_steady["latencies"], 0.99) / percentile(raw_steady["latencies"], 0.99), 2
+            ),
             "target_p99_ms_at_most": 100,
         },
     }
@@ -253,8 +260,10 @@ def fleet(lab: LabServer, size: int) -> dict:
     accounts_s = time.perf_counter() - start
     gc.collect()
     before = rss_bytes()
-    things = [Thing(c.jid, c.password, host=lab.host, port=lab.port, ca_file=lab.ca_file, timeout=60,
-                    policy="accept") for c in credentials]
+    things = [
+        Thing(c.jid, c.password, host=lab.host, port=lab.port, ca_file=lab.ca_file, timeout=60, policy="accept")
+        for c in credentials
+    ]
     for i, thing in enumerate(things):
         thing.sensor("temperature", unit="°C")(lambda i=i: 20.0 + i % 5)
 

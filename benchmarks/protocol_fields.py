@@ -35,8 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xiotlab.protocol import events  # noqa: E402
-from xiotlab.protocol.values import UTC, Category, Field, QoS  # noqa: E402
+from xiotlab.protocol import events
+from xiotlab.protocol.values import UTC, Category, Field, QoS
 
 START = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -52,8 +52,13 @@ def field_arguments(count: int, distinct_stamps: bool) -> list[tuple[str, float,
 def make_fields(arguments: list[tuple[str, float, dt.datetime]]) -> list[Field]:
     return [
         Field(
-            name, value, timestamp=stamp, unit="°C", decimals=2,
-            categories=Category.MOMENTARY, qos=QoS.AUTOMATIC_READOUT,
+            name,
+            value,
+            timestamp=stamp,
+            unit="°C",
+            decimals=2,
+            categories=Category.MOMENTARY,
+            qos=QoS.AUTOMATIC_READOUT,
         )
         for name, value, stamp in arguments
     ]

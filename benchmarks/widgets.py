@@ -33,11 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.faces.kernel_helpers
 
-from tests.faces.kernel_helpers import Kernel, figure_updates, points_in  # noqa: E402
-from xiotlab import LabServer  # noqa: E402
+from tests.faces.kernel_helpers import Kernel, figure_updates, points_in
+from xiotlab import LabServer
 
-RATE = 5_000           # readings per second from the thing
-WINDOW = 10_000        # points in the plot's window
+RATE = 5_000  # readings per second from the thing
+WINDOW = 10_000  # points in the plot's window
 TARGET_REDRAWS = 20.0  # per second at most
 TARGET_REDRAW_MS = 5.0
 
@@ -158,16 +158,22 @@ def run(quick: bool) -> dict:
     streaming_seconds, cells, reps = (3.0, 40, 20) if quick else (15.0, 200, 100)
     with LabServer() as lab, Kernel(env={"XIOTLAB_HOME": str(lab.home)}) as kernel:
         owner, sensor = "bench-owner", "bench-sensor"
-        child = subprocess.Popen([sys.executable, "-c", _THING, str(lab.home), sensor, f"{owner}@{lab.domain}"],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", _THING, str(lab.home), sensor, f"{owner}@{lab.domain}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             kernel.run("%load_ext xiotlab")
             kernel.run(f"%xmpp connect {owner} --as owner")
             assert child.stdout.readline().strip() == "online", "the thing did not come online"
             kernel.run(f"%xmpp befriend {sensor}")
             started = time.perf_counter()
-            figure = kernel.run(f"plot = %xmpp plot {sensor} level --window {WINDOW}points\n"
-                                "display(plot)\nprint(plot.figure.model_id)", timeout=120).stdout.strip()
+            figure = kernel.run(
+                f"plot = %xmpp plot {sensor} level --window {WINDOW}points\ndisplay(plot)\nprint(plot.figure.model_id)",
+                timeout=120,
+            ).stdout.strip()
             first_plot_s = time.perf_counter() - started
             kernel.run(_COUNTERS)
 
@@ -226,7 +232,9 @@ def run(quick: bool) -> dict:
         "redraws_per_second_on_iopub": round(len(sent) / (t1 - t0), 2) if sent else 0.0,
         "redraws_per_second_counted": round(redraws / elapsed, 2),
         "figure_comm_messages_per_second": round(len(all_figure) / (t1 - t0), 1),
-        "figure_megabytes_per_second": round(sum(sum(len(b) for b in m.msg["buffers"]) for m in sent) / (t1 - t0) / 1e6, 2),
+        "figure_megabytes_per_second": round(
+            sum(sum(len(b) for b in m.msg["buffers"]) for m in sent) / (t1 - t0) / 1e6, 2
+        ),
         "redraw_ms_streaming": round((after["seconds"] - before["seconds"]) / redraws * 1e3, 2) if redraws else None,
         "redraw_ms_quiet": round(quiet["ours"] * 1e3, 2),
         "raw_plotly_batch_update_ms": round(quiet["theirs"] * 1e3, 2),
@@ -251,35 +259,89 @@ def table(r: dict) -> str:
     ratio = lambda a, b: f"{a / b:.2f}" if a is not None and b else ""  # noqa: E731
     rows = [
         ("figure", "value", "baseline", "ratio", "target"),
-        ("stream (thing → owner in the kernel)", f"{r['received_readings_per_second']:,} readings/s",
-         f"{r['thing_readings_per_second']:,}/s sent", ratio(r["received_readings_per_second"], r["thing_readings_per_second"]),
-         f"{RATE:,}/s"),
-        ("(a) redraws sent, on IOPub", f"{r['redraws_per_second_on_iopub']}/s", f"rate {TARGET_REDRAWS:g}/s",
-         ratio(r["redraws_per_second_on_iopub"], TARGET_REDRAWS), f"≤ {TARGET_REDRAWS:g}/s"),
-        ("(a) redraws counted (redraws.count)", f"{r['redraws_per_second_counted']}/s", f"rate {TARGET_REDRAWS:g}/s",
-         ratio(r["redraws_per_second_counted"], TARGET_REDRAWS), f"≤ {TARGET_REDRAWS:g}/s"),
-        ("    figure comm messages, all kinds", f"{r['figure_comm_messages_per_second']}/s",
-         f"{r['figure_megabytes_per_second']} MB/s of arrays", "", ""),
-        (f"(b) redraw of {r['quiet_points']:,} points, quiet", f"{r['redraw_ms_quiet']} ms",
-         f"plotly {r['raw_plotly_batch_update_ms']} ms", ratio(r["redraw_ms_quiet"], r["raw_plotly_batch_update_ms"]),
-         f"≤ {TARGET_REDRAW_MS:g} ms"),
-        (f"(b) redraw of {r['points_per_redraw']:,} points, streaming", f"{r['redraw_ms_streaming']} ms",
-         f"plotly, quiet {r['raw_plotly_batch_update_ms']} ms", ratio(r["redraw_ms_streaming"], r["raw_plotly_batch_update_ms"]),
-         f"≤ {TARGET_REDRAW_MS:g} ms"),
-        ("(c) `1+1` cell, median, streaming", f"{r['cell_ms_streaming']} ms", f"idle {r['cell_ms_idle']} ms",
-         ratio(r["cell_ms_streaming"], r["cell_ms_idle"]), ""),
-        ("(c) `1+1` cell, p90, streaming", f"{r['cell_p90_ms_streaming']} ms", f"idle {r['cell_p90_ms_idle']} ms",
-         ratio(r["cell_p90_ms_streaming"], r["cell_p90_ms_idle"]), ""),
-        ("    same, plot paused", f"{r['cell_ms_streaming_plot_paused']} ms", f"idle {r['cell_ms_idle']} ms",
-         ratio(r["cell_ms_streaming_plot_paused"], r["cell_ms_idle"]), ""),
-        ("kernel CPU while streaming", f"{r['kernel_cpu_percent_streaming']} % of a core",
-         ", ".join(f"{n} {p}%" for n, p in r["kernel_cpu_percent_by_thread"].items()), "", ""),
-        ("kernel memory (RSS) while streaming", f"{r['kernel_rss_mb_streaming']} MB",
-         f"{r['kernel_rss_mb_before_stream']} MB before", ratio(r["kernel_rss_mb_streaming"], r["kernel_rss_mb_before_stream"]), ""),
+        (
+            "stream (thing → owner in the kernel)",
+            f"{r['received_readings_per_second']:,} readings/s",
+            f"{r['thing_readings_per_second']:,}/s sent",
+            ratio(r["received_readings_per_second"], r["thing_readings_per_second"]),
+            f"{RATE:,}/s",
+        ),
+        (
+            "(a) redraws sent, on IOPub",
+            f"{r['redraws_per_second_on_iopub']}/s",
+            f"rate {TARGET_REDRAWS:g}/s",
+            ratio(r["redraws_per_second_on_iopub"], TARGET_REDRAWS),
+            f"≤ {TARGET_REDRAWS:g}/s",
+        ),
+        (
+            "(a) redraws counted (redraws.count)",
+            f"{r['redraws_per_second_counted']}/s",
+            f"rate {TARGET_REDRAWS:g}/s",
+            ratio(r["redraws_per_second_counted"], TARGET_REDRAWS),
+            f"≤ {TARGET_REDRAWS:g}/s",
+        ),
+        (
+            "    figure comm messages, all kinds",
+            f"{r['figure_comm_messages_per_second']}/s",
+            f"{r['figure_megabytes_per_second']} MB/s of arrays",
+            "",
+            "",
+        ),
+        (
+            f"(b) redraw of {r['quiet_points']:,} points, quiet",
+            f"{r['redraw_ms_quiet']} ms",
+            f"plotly {r['raw_plotly_batch_update_ms']} ms",
+            ratio(r["redraw_ms_quiet"], r["raw_plotly_batch_update_ms"]),
+            f"≤ {TARGET_REDRAW_MS:g} ms",
+        ),
+        (
+            f"(b) redraw of {r['points_per_redraw']:,} points, streaming",
+            f"{r['redraw_ms_streaming']} ms",
+            f"plotly, quiet {r['raw_plotly_batch_update_ms']} ms",
+            ratio(r["redraw_ms_streaming"], r["raw_plotly_batch_update_ms"]),
+            f"≤ {TARGET_REDRAW_MS:g} ms",
+        ),
+        (
+            "(c) `1+1` cell, median, streaming",
+            f"{r['cell_ms_streaming']} ms",
+            f"idle {r['cell_ms_idle']} ms",
+            ratio(r["cell_ms_streaming"], r["cell_ms_idle"]),
+            "",
+        ),
+        (
+            "(c) `1+1` cell, p90, streaming",
+            f"{r['cell_p90_ms_streaming']} ms",
+            f"idle {r['cell_p90_ms_idle']} ms",
+            ratio(r["cell_p90_ms_streaming"], r["cell_p90_ms_idle"]),
+            "",
+        ),
+        (
+            "    same, plot paused",
+            f"{r['cell_ms_streaming_plot_paused']} ms",
+            f"idle {r['cell_ms_idle']} ms",
+            ratio(r["cell_ms_streaming_plot_paused"], r["cell_ms_idle"]),
+            "",
+        ),
+        (
+            "kernel CPU while streaming",
+            f"{r['kernel_cpu_percent_streaming']} % of a core",
+            ", ".join(f"{n} {p}%" for n, p in r["kernel_cpu_percent_by_thread"].items()),
+            "",
+            "",
+        ),
+        (
+            "kernel memory (RSS) while streaming",
+            f"{r['kernel_rss_mb_streaming']} MB",
+            f"{r['kernel_rss_mb_before_stream']} MB before",
+            ratio(r["kernel_rss_mb_streaming"], r["kernel_rss_mb_before_stream"]),
+            "",
+        ),
         ("first `%xmpp plot` in a fresh kernel", f"{r['first_plot_in_kernel_seconds']} s", "", "", ""),
     ]
     widths = [max(len(str(row[i])) for row in rows) for i in range(5)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -291,9 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     results = run(args.quick)
-    print(f"python {sys.version.split()[0]}, {RATE:,} readings/s plotted in a window of {WINDOW:,} points, "
-          f"{results['seconds_streaming']} s streaming, {results['cells']} cells per median "
-          f"({time.perf_counter() - started:.0f} s in all)\n")
+    print(
+        f"python {sys.version.split()[0]}, {RATE:,} readings/s plotted in a window of {WINDOW:,} points, "
+        f"{results['seconds_streaming']} s streaming, {results['cells']} cells per median "
+        f"({time.perf_counter() - started:.0f} s in all)\n"
+    )
     print(table(results))
     print(f"\nthe plot's status line: {results['plot_status_line']}")
     if args.json:

@@ -1,4 +1,10 @@
-"""Shared fixtures: one real private Prosody per test session, fresh accounts per test."""
+"""Shared fixtures: one real private Prosody per test session, fresh accounts per test.
+
+Every test that starts Prosody is an ``integration`` test, so ``-m "not integration"`` is the fast
+loop. The marker is not left to memory: a test using the ``lab`` fixture, even through another
+fixture, gets it here, and a test without it that starts Prosody in this process fails, saying so.
+Modules that start servers another way (a subprocess, a kernel, a browser) carry ``pytestmark``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,36 @@ import pytest
 
 from xiotlab import LabServer
 from xiotlab.roles import Participant
+from xiotlab.server import prosody
+
+# A test using one of these fixtures talks to a real Prosody: the session's ephemeral lab, or the
+# persistent one the notebooks join (tests/notebooks).
+SERVER_FIXTURES = frozenset({"lab", "persistent_lab"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+class UnmarkedServerStart(AssertionError):
+    """A test without the ``integration`` marker tried to start Prosody."""
+
+
+@pytest.fixture(autouse=True)
+def _only_integration_tests_start_prosody(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("integration") is not None:
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise UnmarkedServerStart(
+            f"{request.node.nodeid} starts Prosody: use the `lab` fixture, or mark it `pytest.mark.integration`, "
+            "so that `-m 'not integration'` stays the fast loop."
+        )
+
+    monkeypatch.setattr(prosody, "launch", refuse)
 
 
 @pytest.fixture(scope="session")

@@ -56,8 +56,13 @@ class User:
 
     def command(self, argv: list[str], **env: str) -> list[str]:
         clean = {
-            "HOME": str(self.home), "USER": self.name, "LOGNAME": self.name,
-            "SHELL": "/bin/bash", "LANG": "C.UTF-8", "PATH": SYSTEM_PATH, **env,
+            "HOME": str(self.home),
+            "USER": self.name,
+            "LOGNAME": self.name,
+            "SHELL": "/bin/bash",
+            "LANG": "C.UTF-8",
+            "PATH": SYSTEM_PATH,
+            **env,
         }
         as_user = ["env", "-i", *(f"{k}={v}" for k, v in clean.items()), *map(str, argv)]
         if os.geteuid() == 0:
@@ -66,8 +71,12 @@ class User:
 
     def run(self, argv: list[str], *, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
         process = subprocess.Popen(
-            self.command(argv, **env), cwd=self.home, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            self.command(argv, **env),
+            cwd=self.home,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             stdout, stderr = process.communicate(timeout=timeout)
@@ -85,7 +94,8 @@ def _ensure_user() -> pwd.struct_passwd:
         pass
     created = subprocess.run(
         ["useradd", "--create-home", "--shell", "/bin/bash", "--comment", "xiotlab Binder test", USER],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     try:
         return pwd.getpwnam(USER)  # another test process may have created it meanwhile
@@ -144,7 +154,7 @@ def _namespace_wrapper(closed: dict[Path, list[Path]], stage: Path) -> list[str]
             script.append(f"mount --bind {shlex.quote(str(path))} {shlex.quote(str(staged))}")
             mounts.append((path, staged))
         script.append(f"mount -t tmpfs -o mode=0755 xiotlab-binder-test {shlex.quote(str(blocker))}")
-        for path, staged in mounts[-len(paths):]:
+        for path, staged in mounts[-len(paths) :]:
             script.append(f"mkdir -p {shlex.quote(str(path))}")
             script.append(f"mount --bind {shlex.quote(str(staged))} {shlex.quote(str(path))}")
     script.append('exec "$@"')
@@ -195,8 +205,7 @@ def user():
                         f"closed to others: {', '.join(map(str, closed))}, and no private mount namespace "
                         f"could open them here ({probe.stderr.strip()}). Put the repository and its Python "
                         "where every user can enter (Debian's /usr/bin/python3 and a clone outside /root), "
-                        "or run these tests as a non-root user.\n"
-                        + "\n".join(_permission_chain(p) for p in needed)
+                        "or run these tests as a non-root user.\n" + "\n".join(_permission_chain(p) for p in needed)
                     )
         else:
             me = pwd.getpwuid(os.geteuid())
@@ -207,7 +216,9 @@ def user():
         if check.returncode != 0:
             pytest.fail(
                 f"{found.name} cannot run the environment's Python or read the repository:\n{check.stderr}\n"
-                + _permission_chain(ENV_BIN / "python") + "\n" + _permission_chain(START)
+                + _permission_chain(ENV_BIN / "python")
+                + "\n"
+                + _permission_chain(START)
             )
         yield found
     finally:
@@ -263,8 +274,16 @@ def test_start_launches_a_notebook_that_joins_the_lab_it_started(user, setup):
         jupyter = ENV_BIN / "jupyter"
     stamp = user.home / ".launched-at"
     command = [
-        START, "sh", "-c", 'date +%s.%N > "$HOME/.launched-at"; exec "$@"', "sh",
-        jupyter, "execute", "--timeout=60", "--output=executed", "notebooks/00-start-here.ipynb",
+        START,
+        "sh",
+        "-c",
+        'date +%s.%N > "$HOME/.launched-at"; exec "$@"',
+        "sh",
+        jupyter,
+        "execute",
+        "--timeout=60",
+        "--output=executed",
+        "notebooks/00-start-here.ipynb",
     ]
 
     began = time.time()

@@ -19,13 +19,28 @@ the bottom, then ``runtime``, ``roles``, ``faces``. Errors: ``xiotlab.errors``.
 """
 
 from . import errors
+from .protocol.parameters import ControlForm, ControlParameter, ParameterType
 from .protocol.provisioning import RuleRange
+from .protocol.sensordata import ReadoutRequest
+from .protocol.values import Category, Duration, Field, NodeRef, QoS, ReadoutError, ValueType
 from .roles import Contact, FriendRequest, Owner, Thing
+from .roles.readout import Readout
+from .roles.stream import Stream
 from .server import Credentials, LabServer
 
 __version__ = "0.1.0"
-__all__ = ["ControlPanel", "Contact", "Credentials", "FriendRequest", "Inspector", "LabServer", "LivePlot", "Owner",
-           "Roster", "RuleRange", "Thing", "errors"]
+__all__ = [
+    # the lab and its participants
+    "LabServer", "Credentials", "Thing", "Owner", "Contact", "FriendRequest", "RuleRange",
+    # what reading and watching give
+    "Readout", "Stream", "Field", "ReadoutError", "ReadoutRequest", "Category", "QoS", "ValueType", "Duration",
+    "NodeRef",
+    # controls
+    "ControlForm", "ControlParameter", "ParameterType",
+    # the notebook face
+    "ControlPanel", "Inspector", "LivePlot", "Roster",
+    "errors",
+]  # fmt: skip
 
 _WIDGETS = {"Roster": "roster", "LivePlot": "live_plot", "ControlPanel": "control_panel", "Inspector": "inspector"}
 

@@ -111,8 +111,15 @@ class StanzaError(XmppError):
     request handler, it is sent back as the error answer, ``details`` included.
     """
 
-    def __init__(self, message: str, *, condition: str = "undefined-condition", text: str = "",
-                 kind: str = "cancel", details: tuple = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        condition: str = "undefined-condition",
+        text: str = "",
+        kind: str = "cancel",
+        details: tuple = (),
+    ) -> None:
         super().__init__(message)
         self.condition = condition
         self.text = text or message
@@ -126,7 +133,7 @@ class ParameterError(StanzaError, ValueError):
     ``parameter`` names it, ``text`` says why (this is what travels in the
     ``paramError`` element), ``condition`` is the stanza error condition it
     goes with (``bad-request`` or ``item-not-found``) and ``kind`` follows from
-    it unless given. A thing raises it from validation before its handlers
+    it unless given; ``hint`` says what to do, when known. A thing raises it from validation before its handlers
     run (the control module puts the ``paramError`` into ``details``); an owner
     receives it when a device refused a set. ``others`` holds further
     ``(parameter, text)`` pairs when a device named more than one.
@@ -151,6 +158,7 @@ class ParameterError(StanzaError, ValueError):
         kind = kind or ("modify" if condition == "bad-request" else "wait" if condition == "conflict" else "cancel")
         super().__init__(message, condition=condition, text=text, kind=kind, details=details)
         self.parameter = parameter
+        self.hint = hint  # what to do about it, when the refuser knows
         self.others = tuple(others)
 
 

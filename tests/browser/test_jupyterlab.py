@@ -35,8 +35,14 @@ import pytest
 from xiotlab import LabServer
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "test-results"
 SCREENSHOT = RESULTS / "jupyterlab-live-plot.png"
@@ -46,14 +52,16 @@ KERNEL_NAME = "xiotlab-test-venv"  # a kernelspec written for this test: it runs
 CELLS = [
     "%load_ext xiotlab",
     "%xmpp connect alice --as owner",
-    "%%thing thermometer\n"
-    "import math, time\n"
-    "\n"
-    'thing.sensor("temperature", unit="°C", decimals=2)\n'
-    "\n"
-    "@thing.every(0.1)\n"
-    "def tick():\n"
-    '    return {"temperature": 21 + 2 * math.sin(time.time())}',
+    (
+        "%%thing thermometer\n"
+        "import math, time\n"
+        "\n"
+        'thing.sensor("temperature", unit="°C", decimals=2)\n'
+        "\n"
+        "@thing.every(0.1)\n"
+        "def tick():\n"
+        '    return {"temperature": 21 + 2 * math.sin(time.time())}'
+    ),
     "%xmpp befriend thermometer",
     "%xmpp roster",
     "%xmpp plot thermometer temperature --window 30s",
@@ -112,13 +120,17 @@ CELLS_TEXT = """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cel
 @pytest.mark.timeout(240)
 def test_roster_and_live_plot_work_in_jupyterlab_in_a_real_browser(tmp_path):
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"No Chromium at {CHROMIUM}: the browser tests drive Debian's Chromium. Run bin/test, "
-                    "which installs it (apt-get install chromium), or install it yourself.", pytrace=False)
+        pytest.fail(
+            f"No Chromium at {CHROMIUM}: the browser tests drive Debian's Chromium. Run bin/test, "
+            "which installs it (apt-get install chromium), or install it yourself.",
+            pytrace=False,
+        )
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
-        pytest.fail("Python playwright is missing: run bin/test (it installs the `test` extra into .venv).",
-                    pytrace=False)
+        pytest.fail(
+            "Python playwright is missing: run bin/test (it installs the `test` extra into .venv).", pytrace=False
+        )
 
     RESULTS.mkdir(exist_ok=True)
     for stale in RESULTS.glob("jupyterlab-*"):
@@ -135,8 +147,14 @@ def test_roster_and_live_plot_work_in_jupyterlab_in_a_real_browser(tmp_path):
                     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                     try:
                         page = browser.new_page(viewport={"width": 1280, "height": 1700})
-                        page.on("console", lambda m: console.append(f"console.{m.type}: {m.text}")
-                                if m.type in ("error", "warning") else None)
+                        page.on(
+                            "console",
+                            lambda m: (
+                                console.append(f"console.{m.type}: {m.text}")
+                                if m.type in ("error", "warning")
+                                else None
+                            ),
+                        )
                         page.on("pageerror", lambda e: console.append(f"uncaught: {e}"))
                         try:
                             drive(page, server, lab, expect, timings, started, tmp_path)
@@ -150,7 +168,8 @@ def test_roster_and_live_plot_work_in_jupyterlab_in_a_real_browser(tmp_path):
                 print(f"\nJupyter server log: {RESULTS / 'jupyterlab-server.log'}")
                 raise
         assert not server.stray_kernels, (
-            f"Kernel processes outlived the Jupyter server (killed now): {server.stray_kernels}")
+            f"Kernel processes outlived the Jupyter server (killed now): {server.stray_kernels}"
+        )
     finally:
         lab.stop()
         (RESULTS / "jupyterlab-console.txt").write_text("\n".join(console) + "\n")
@@ -174,22 +193,37 @@ def drive(page, server: JupyterLab, lab: LabServer, expect, timings: dict, start
 
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
-    row = wait_for(page, f"(jid) => {{ const r = ({ROSTER_ROW})(jid); "
-                         "return r && r.presence === 'available' && r.text.includes('friend') ? r : null; }",
-                   f"the roster widget to show {thermometer} online and a friend", 90, thermometer)
+    row = wait_for(
+        page,
+        f"(jid) => {{ const r = ({ROSTER_ROW})(jid); "
+        "return r && r.presence === 'available' && r.text.includes('friend') ? r : null; }",
+        f"the roster widget to show {thermometer} online and a friend",
+        90,
+        thermometer,
+    )
     expect(page.locator("table.xiotlab-roster td", has_text=thermometer)).to_be_visible()
     timings["roster shows the thermometer"] = time.monotonic() - started
 
-    first = wait_for(page, f"() => {{ const p = ({PLOT})(); return p && p.points >= 2 && p.lines ? p : null; }}",
-                     "the live plot to draw a line of at least 2 points", 90)
-    later = wait_for(page, f"(n) => {{ const p = ({PLOT})(); return p && p.points > n ? p : null; }}",
-                     f"the live plot to grow beyond {first['points']} points", 30, first["points"])
+    first = wait_for(
+        page,
+        f"() => {{ const p = ({PLOT})(); return p && p.points >= 2 && p.lines ? p : null; }}",
+        "the live plot to draw a line of at least 2 points",
+        90,
+    )
+    later = wait_for(
+        page,
+        f"(n) => {{ const p = ({PLOT})(); return p && p.points > n ? p : null; }}",
+        f"the live plot to grow beyond {first['points']} points",
+        30,
+        first["points"],
+    )
     timings["plot grows"] = time.monotonic() - started
     assert first["name"] == "temperature" and later["lines"] >= 1
     assert (later["xtitle"] or "").startswith("seconds since "), later
     accounts = lab.accounts()
     assert {f"alice@{lab.domain}", thermometer} <= set(accounts), (
-        f"the kernel did not join the test's lab at {lab.home}: its accounts are {accounts}")
+        f"the kernel did not join the test's lab at {lab.home}: its accounts are {accounts}"
+    )
 
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
     page.locator(".js-plotly-plot").scroll_into_view_if_needed()
@@ -225,6 +259,7 @@ def save_failure(page) -> None:
 
 # --- the Jupyter server ----------------------------------------------------------------------
 
+
 @dataclass
 class JupyterLab:
     url: str
@@ -257,26 +292,46 @@ def jupyterlab(*, root: Path, state: Path, lab_home: Path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "IPYTHON"))}
     env.update(
-        JUPYTER_TOKEN=token, XIOTLAB_HOME=str(lab_home), JUPYTER_CONFIG_DIR=str(dirs["config"]),
-        JUPYTER_DATA_DIR=str(dirs["data"]), JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
-        IPYTHONDIR=str(dirs["ipython"]), JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
-        JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]), MPLCONFIGDIR=str(state / "matplotlib"),
+        JUPYTER_TOKEN=token,
+        XIOTLAB_HOME=str(lab_home),
+        JUPYTER_CONFIG_DIR=str(dirs["config"]),
+        JUPYTER_DATA_DIR=str(dirs["data"]),
+        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+        IPYTHONDIR=str(dirs["ipython"]),
+        JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
+        JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
+        MPLCONFIGDIR=str(state / "matplotlib"),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         PYDEVD_DISABLE_FILE_VALIDATION="1",
     )
     command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True", f"--LabApp.workspaces_dir={dirs['workspaces']}",
-        f"--LabApp.user_settings_dir={dirs['settings']}", "--LabApp.news_url=None",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.workspaces_dir={dirs['workspaces']}",
+        f"--LabApp.user_settings_dir={dirs['settings']}",
+        "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     log = state / "jupyter-server.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=env, cwd=root, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=root,
+            start_new_session=True,
+        )
     server = JupyterLab(f"http://127.0.0.1:{port}", token, log, dirs["runtime"], process)
     try:
         wait_until_serving(server)
@@ -287,16 +342,22 @@ def jupyterlab(*, root: Path, state: Path, lab_home: Path):
 
 def write_kernelspec(where: Path) -> None:
     where.mkdir(parents=True)
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "xiotlab test (.venv)", "language": "python", "metadata": {"debugger": False}}
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "xiotlab test (.venv)",
+        "language": "python",
+        "metadata": {"debugger": False},
+    }
     (where / "kernel.json").write_text(json.dumps(spec, indent=1))
 
 
 def write_notebook(path: Path) -> None:
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(source) for source in CELLS],
-        metadata={"kernelspec": {"name": KERNEL_NAME, "display_name": "xiotlab test (.venv)", "language": "python"},
-                  "language_info": {"name": "python"}},
+        metadata={
+            "kernelspec": {"name": KERNEL_NAME, "display_name": "xiotlab test (.venv)", "language": "python"},
+            "language_info": {"name": "python"},
+        },
     )
     nbformat.write(notebook, path)
 
@@ -308,8 +369,9 @@ def free_port() -> int:
 
 
 def api(server: JupyterLab, path: str, method: str = "GET", timeout: float = 5):
-    request = urllib.request.Request(f"{server.url}{path}", method=method,
-                                     headers={"Authorization": f"token {server.token}"})
+    request = urllib.request.Request(
+        f"{server.url}{path}", method=method, headers={"Authorization": f"token {server.token}"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read() or b"null")
 
@@ -318,8 +380,9 @@ def wait_until_serving(server: JupyterLab, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if server.process.poll() is not None:
-            raise AssertionError(f"JupyterLab exited with {server.process.returncode}; its log ({server.log}):\n"
-                                 + tail(server.log))
+            raise AssertionError(
+                f"JupyterLab exited with {server.process.returncode}; its log ({server.log}):\n" + tail(server.log)
+            )
         try:
             api(server, "/api/status", timeout=2)
             return

@@ -26,7 +26,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager, start_new_kernel
 
 KERNEL_NAME = "python3"
-_SAME_INTERPRETER = {"python", f"python{sys.version_info[0]}", "python%i.%i" % sys.version_info[:2]}
+_SAME_INTERPRETER = {"python", f"python{sys.version_info[0]}", f"python{sys.version_info[0]}.{sys.version_info[1]}"}
 
 
 @dataclass
@@ -100,10 +100,15 @@ def kernel_spec_dir() -> tuple[str, KernelSpecManager | None]:
         return KERNEL_NAME, None  # jupyter_client runs "python" as sys.executable
     home = Path(tempfile.mkdtemp(prefix="xiotlab-kernelspec-"))
     (home / "xiotlab-test").mkdir()
-    (home / "xiotlab-test" / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "xiotlab tests", "language": "python",
-    }))
+    (home / "xiotlab-test" / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "xiotlab tests",
+                "language": "python",
+            }
+        )
+    )
     return "xiotlab-test", KernelSpecManager(kernel_dirs=[str(home)])
 
 
@@ -208,8 +213,11 @@ class Kernel:
                 continue
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 reply = msg
-        self.wait_for(lambda m: m.parent_id == msg_id and m.type == "status"
-                      and m.content["execution_state"] == "idle", max(1.0, deadline - time.monotonic()), since)
+        self.wait_for(
+            lambda m: m.parent_id == msg_id and m.type == "status" and m.content["execution_state"] == "idle",
+            max(1.0, deadline - time.monotonic()),
+            since,
+        )
         return Execution(msg_id, reply, self.messages(lambda m: m.parent_id == msg_id, since))
 
     def run(self, code: str, timeout: float = 60, check: bool = True) -> Execution:
@@ -245,9 +253,14 @@ class Kernel:
 
 def comm_updates(messages: Iterable[Received], comm_id: str, key: str | None = None) -> list[Received]:
     """The ``comm_msg`` updates of widget ``comm_id`` among ``messages`` (only those setting ``key``, if given)."""
-    return [m for m in messages if m.type == "comm_msg" and m.comm_id == comm_id
-            and m.content["data"].get("method") in ("update", "echo_update")
-            and (key is None or key in m.content["data"].get("state", {}))]
+    return [
+        m
+        for m in messages
+        if m.type == "comm_msg"
+        and m.comm_id == comm_id
+        and m.content["data"].get("method") in ("update", "echo_update")
+        and (key is None or key in m.content["data"].get("state", {}))
+    ]
 
 
 def carries_traces(message: Received) -> bool:

@@ -8,11 +8,13 @@ import sys
 
 import pytest
 
+# The command starts a detached lab in a child process.
+pytestmark = pytest.mark.integration
+
 
 def xiotlab(home, *args) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "xiotlab", "--home", str(home), *args],
-        capture_output=True, text=True, timeout=30,
+        [sys.executable, "-m", "xiotlab", "--home", str(home), *args], capture_output=True, text=True, timeout=30
     )
 
 

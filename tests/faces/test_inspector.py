@@ -32,8 +32,9 @@ def options(dropdown) -> list[str]:
 
 def message(i: int, peer: str = "lamp@lab/a", direction: str = "in") -> ET.Element:
     side = "from" if direction == "in" else "to"
-    return ET.fromstring(f"<message xmlns='jabber:client' {side}='{peer}' id='m{i}'>"
-                         f"<ping xmlns='urn:test:{i % 2}'/></message>")
+    return ET.fromstring(
+        f"<message xmlns='jabber:client' {side}='{peer}' id='m{i}'><ping xmlns='urn:test:{i % 2}'/></message>"
+    )
 
 
 @pytest.fixture
@@ -53,12 +54,26 @@ def test_a_login_seen_from_the_start_shows_no_password(lab, online, name, widget
     online(alice)
     password = lab.password_of(alice.jid)
     local = alice.jid.split("@")[0]
-    secrets = {password, *(base64.b64encode(s.encode()).decode() for s in (
-        password, f"\0{local}\0{password}", f"\0{alice.jid}\0{password}", f"{alice.jid}\0{local}\0{password}"))}
+    secrets = {
+        password,
+        *(
+            base64.b64encode(s.encode()).decode()
+            for s in (
+                password,
+                f"\0{local}\0{password}",
+                f"\0{alice.jid}\0{password}",
+                f"{alice.jid}\0{local}\0{password}",
+            )
+        ),
+    }
     # A registration form carries a <password>: the trace redacts it too, whatever the server answers.
     with pytest.raises(StanzaError):
-        alice.send_iq(lab.domain, "<query xmlns='jabber:iq:register'><username>x</username>"
-                                  "<password>hunter2-never-shown</password></query>", "set", timeout=2)
+        alice.send_iq(
+            lab.domain,
+            "<query xmlns='jabber:iq:register'><username>x</username><password>hunter2-never-shown</password></query>",
+            "set",
+            timeout=2,
+        )
     assert eventually(lambda: "jabber:iq:register" in view.stanzas.value)
     html = view.stanzas.value
     assert REDACTED in html
@@ -190,10 +205,22 @@ def test_pretty_printing_never_fails():
     assert "&lt;unclosed&gt;" in re.sub(r"<[^>]+>", "", inspector_module.xml_html("<a><unclosed></a>"))
 
 
-@pytest.mark.parametrize("text", [
-    "<a x='1' y=\"2\"/>", "</a>", "<?xml version='1.0'?>", "<!-- c -->", "a < b > c & d", "<", ">", "<a x='>'>",
-    "<a\nx = '1'\n>t</a>", "<script>alert(1)</script>", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<a x='1' y=\"2\"/>",
+        "</a>",
+        "<?xml version='1.0'?>",
+        "<!-- c -->",
+        "a < b > c & d",
+        "<",
+        ">",
+        "<a x='>'>",
+        "<a\nx = '1'\n>t</a>",
+        "<script>alert(1)</script>",
+        "",
+    ],
+)
 def test_highlighting_keeps_every_character_and_lets_no_markup_through(text):
     highlighted = inspector_module.highlight_xml(text)
     assert html.unescape(re.sub(r"</?span[^>]*>", "", highlighted)) == text

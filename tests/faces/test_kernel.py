@@ -75,8 +75,9 @@ thing.sensor("level", type=float)
 thing.every(0.02)(lambda: {{"level": float(next(counter) % 50)}})
 """)
     kernel.run(f"%xmpp befriend {sensor}")
-    return kernel.run(f"plot = %xmpp plot {sensor} level --window 30s\n"
-                      "display(plot)\nprint(plot.figure.model_id)").stdout.strip()
+    return kernel.run(
+        f"plot = %xmpp plot {sensor} level --window 30s\ndisplay(plot)\nprint(plot.figure.model_id)"
+    ).stdout.strip()
 
 
 def test_plot_updates_keep_reaching_the_frontend_while_a_cell_sleeps(kernel, name):
@@ -112,9 +113,15 @@ toggle.observe(guarded(plot.errors, broken), "value")
 
     kernel.set_widget(toggle, value=True)  # a click on Pause, as the browser sends it
 
-    shown = kernel.wait_for(lambda m: m.comm_id == errors and m.type == "comm_msg"
-                            and "this callback broke on purpose" in json.dumps(m.content["data"].get("state", {})),
-                            timeout=30, since=since)
+    shown = kernel.wait_for(
+        lambda m: (
+            m.comm_id == errors
+            and m.type == "comm_msg"
+            and "this callback broke on purpose" in json.dumps(m.content["data"].get("state", {}))
+        ),
+        timeout=30,
+        since=since,
+    )
     assert "RuntimeError" in json.dumps(shown.content["data"]["state"]["outputs"])
     # The widget's own callback ran too: the plot paused.
     assert wait_until(kernel, "plot.paused", "True") == "True"
@@ -138,7 +145,10 @@ thing.control("on", type=bool, value=False)(lambda value: None)
     # frontend → comm → widget → owner.set → XMPP → thing
     assert wait_until(kernel, "thing.controls['brightness']", "42") == "42"
     # ... and back: the panel's UI thread shows the thing accepted it.
-    kernel.wait_for(lambda m: m.type == "comm_msg" and m.content["data"].get("state", {}).get("value") == SET,
-                    timeout=30, since=since)
+    kernel.wait_for(
+        lambda m: m.type == "comm_msg" and m.content["data"].get("state", {}).get("value") == SET,
+        timeout=30,
+        since=since,
+    )
     assert wait_until(kernel, "panel.values['brightness']", "42") == "42"
     assert kernel.run("print(len(panel.errors.outputs))").stdout.strip() == "0"

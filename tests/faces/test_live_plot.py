@@ -8,7 +8,8 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xiotlab import Owner, Thing
 from xiotlab.faces.widgets.live_plot import LivePlot, Series, parse_window
@@ -18,10 +19,18 @@ from xiotlab.roles.stream import Stream
 from ..waiting import eventually
 
 
-@pytest.mark.parametrize("text, expected", [
-    (60, (60.0, None)), ("60s", (60.0, None)), ("1.5 min", (90.0, None)), ("250ms", (0.25, None)),
-    ("2h", (7200.0, None)), ("500 points", (None, 500)), (dt.timedelta(minutes=2), (120.0, None)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (60, (60.0, None)),
+        ("60s", (60.0, None)),
+        ("1.5 min", (90.0, None)),
+        ("250ms", (0.25, None)),
+        ("2h", (7200.0, None)),
+        ("500 points", (None, 500)),
+        (dt.timedelta(minutes=2), (120.0, None)),
+    ],
+)
 def test_windows_in_seconds_or_points(text, expected):
     assert parse_window(text) == expected
 
@@ -47,7 +56,7 @@ def test_a_series_keeps_exactly_the_newest_values_in_order(capacity, batches):
 
 
 def stream_of(name="temperature", unit="°C", count=100, start=None):
-    start = start or dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=count)
+    start = start or dt.datetime.now(dt.UTC) - dt.timedelta(seconds=count)
     return [Field(name, float(i), unit=unit, timestamp=start + dt.timedelta(seconds=i)) for i in range(count)]
 
 
@@ -64,7 +73,7 @@ def test_fields_with_two_units_get_two_y_axes_and_text_values_are_left_out():
 
 
 def test_a_time_window_shows_only_recent_values_and_a_point_window_only_the_newest():
-    old = stream_of(count=50, start=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2))
+    old = stream_of(count=50, start=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
     recent = stream_of(count=5)
     timed, stream = LivePlot(window="10min"), Stream("t@lab", "s")
     timed.follow(stream)
@@ -81,7 +90,7 @@ def test_a_time_window_shows_only_recent_values_and_a_point_window_only_the_newe
 def test_a_flood_of_values_from_another_thread_is_drawn_in_few_redraws(lab):
     stream = Stream("t@lab", "s")
     plot = LivePlot(stream, window="100000 points", max_points=100_000, rate=10)
-    start = dt.datetime.now(dt.timezone.utc)
+    start = dt.datetime.now(dt.UTC)
 
     def flood():
         for i in range(5000):

@@ -7,6 +7,8 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from xiotlab import ControlPanel, Inspector, LivePlot, Owner, Roster, Thing
+from xiotlab.faces import magics
+from xiotlab.faces.magics import XmppMagics
 from xiotlab.roles.readout import Readout
 
 from ..waiting import eventually, in_background
@@ -47,20 +49,93 @@ def switch(on):
 """
 
 
-def test_help_lists_every_command_and_mistakes_are_one_line_usage_errors(ip, capsys):
-    xmpp(ip, "help")
+@pytest.fixture
+def offline(tmp_path):
+    """The magics with no lab (none runs in their home) and nobody online: what needs no server."""
+    return XmppMagics(InteractiveShell.instance(), home=str(tmp_path))
+
+
+COMMANDS = (
+    "lab",
+    "connect",
+    "disconnect",
+    "roster",
+    "befriend",
+    "requests",
+    "approve",
+    "reject",
+    "read",
+    "subscribe",
+    "plot",
+    "set",
+    "panel",
+    "log",
+    "help",
+)
+
+
+def test_help_lists_every_command_with_its_usage_and_summary(offline, capsys):
+    offline.xmpp("help")
     out = capsys.readouterr().out
-    for command in ("lab start", "connect", "roster", "befriend", "requests", "approve", "reject", "read",
-                    "subscribe", "plot", "set", "panel", "log", "%%thing"):
-        assert command in out
+    for command in COMMANDS:
+        assert f"%xmpp {command}" in out
+    assert "%xmpp read [--category CATEGORY] JID [FIELD ...]\n    read a thing's fields now" in out
+    assert "%%thing [--owner JID] [--policy {deny,accept}] NAME" in out
+
+
+def test_help_on_a_command_explains_its_options(offline, capsys):
+    offline.xmpp("help approve")
+    out = capsys.readouterr().out
+    assert "--range {Caller,Domain,All}" in out and "(default: Caller)" in out
+    with pytest.raises(UsageError, match="invalid choice: 'frobnicate'"):
+        offline.xmpp("help frobnicate")
+
+
+def test_a_command_added_to_the_parser_shows_in_help_and_completes(tmp_path, monkeypatch, capsys):
+    add_owner_commands = magics._add_owner_commands
+
+    def with_dance(parser):
+        add_owner_commands(parser)
+        dance = parser.add_command("dance", "make a thing dance")
+        dance.add_argument("jid", metavar="JID")
+        dance.add_argument("--style", choices=("waltz", "tango"), help="how it dances")
+
+    monkeypatch.setattr(magics, "_add_owner_commands", with_dance)
+    dancing = XmppMagics(InteractiveShell.instance(), home=str(tmp_path))
+    dancing.xmpp("help")
+    assert "%xmpp dance [--style {waltz,tango}] JID\n    make a thing dance" in capsys.readouterr().out
+    dancing.xmpp("help dance")
+    assert "how it dances" in capsys.readouterr().out
+    assert dancing.complete("da", "%xmpp da") == ["dance"]
+    assert dancing.complete("--", "%xmpp dance lamp --") == ["--style"]
+    assert dancing.complete("t", "%xmpp dance lamp --style t") == ["tango"]
+
+
+def test_completion_follows_the_parser_options_choices_and_positions(offline, monkeypatch):
+    monkeypatch.setattr(offline, "_known_jids", lambda: ["alice@lab.test", "lamp@lab.test"])
+    assert set(offline.complete("", "%xmpp ")) == set(COMMANDS)
+    assert set(offline.complete("re", "%xmpp re")) == {"read", "reject", "requests"}
+    assert set(offline.complete("st", "%xmpp lab st")) == {"start", "stop", "status"}
+    assert offline.complete("--p", "%xmpp lab start --p") == ["--private"]
+    assert offline.complete("th", "%xmpp connect x --as th") == ["thing"]
+    assert offline.complete("D", "%xmpp approve bob --range D") == ["Domain"]
+    assert offline.complete("la", "%xmpp read la") == ["lamp@lab.test"]
+    assert offline.complete("al", "%xmpp befriend --timeout 5 al") == ["alice@lab.test"]
+    assert offline.complete("a", "%xmpp log --peer a") == ["alice@lab.test"]
+    assert offline.complete("", "%xmpp read lamp ") == []  # field names, not JIDs
+    assert offline.complete("", "%xmpp log --limit ") == []
+    assert offline.complete("pa", "%xmpp help pa") == ["panel"]
+
+
+def test_mistakes_are_one_line_usage_errors(offline):
     with pytest.raises(UsageError, match="invalid choice: 'frobnicate'") as error:
-        xmpp(ip, "frobnicate")
+        offline.xmpp("frobnicate")
     assert "\n" not in str(error.value)
     with pytest.raises(UsageError, match="Nobody is online"):
-        xmpp(ip, "roster")
+        offline.xmpp("roster")
     for line in ("connect alice --as owner --password secret", "connect alice --password=secret"):
         with pytest.raises(UsageError, match="Passwords never go on a magic line") as error:
-            xmpp(ip, line)
+            offline.xmpp(line)
         assert "secret" not in str(error.value)
 
 
@@ -85,7 +160,7 @@ def test_an_owner_and_a_cell_thing_read_and_set_each_other(ip, name):
         xmpp(ip, f"set {lamp} brightness=bright")
     with pytest.raises(UsageError, match="no control parameter 'colour'; it has: "):
         xmpp(ip, f"set {lamp} colour=red")
-    with pytest.raises(UsageError, match="ParameterError.*brightness"):
+    with pytest.raises(UsageError, match=r"ParameterError.*brightness"):
         xmpp(ip, f"set {lamp} brightness=400")
 
 
@@ -109,10 +184,14 @@ def test_a_failing_thing_cell_shows_its_error_and_does_not_come_online(ip, name,
 def test_widgets_come_from_the_magics_and_a_plot_is_reused(ip, name):
     alice, thermo = name("alice"), name("thermo")
     xmpp(ip, f"connect {alice} --as owner")
-    ip.run_cell_magic("thing", thermo, "thing.sensor('t', unit='°C')(lambda: 20.0)\n"
-                                       "thing.control('on', type=bool, value=True)(lambda v: None)\n"
-                                       "import itertools; ticks = itertools.count()\n"
-                                       "thing.every(0.02)(lambda: {'t': 20.0 + next(ticks) % 5})")
+    ip.run_cell_magic(
+        "thing",
+        thermo,
+        "thing.sensor('t', unit='°C')(lambda: 20.0)\n"
+        "thing.control('on', type=bool, value=True)(lambda v: None)\n"
+        "import itertools; ticks = itertools.count()\n"
+        "thing.every(0.02)(lambda: {'t': 20.0 + next(ticks) % 5})",
+    )
     xmpp(ip, f"befriend {thermo}")
     plot = xmpp(ip, f"plot {thermo} t --window 30s")
     assert isinstance(plot, LivePlot) and plot.seconds == 30
@@ -254,12 +333,8 @@ def test_a_widget_asked_for_again_replaces_the_old_one(ip, name):
     assert second is not first and len(owner.roster._observers) == observing
 
 
-def test_a_full_jid_is_another_server_without_starting_a_lab(tmp_path):
-    from xiotlab.faces.magics import XmppMagics
-
-    magics = XmppMagics(InteractiveShell.instance(), home=str(tmp_path))
-
+def test_a_full_jid_is_another_server_without_starting_a_lab(offline):
     class Args:
         host, name = None, "me@example.org"
 
-    assert magics._elsewhere(Args) and magics.session.lab is None
+    assert offline._elsewhere(Args) and offline.session.lab is None

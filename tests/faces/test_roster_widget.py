@@ -91,8 +91,10 @@ def test_a_thing_sees_its_owner_and_has_no_request_section(household, widgets):
         (Contact("a@x", "both"), "friend"),
         (Contact("a@x", "none", pending_out=True), "you asked, waiting for their answer"),
         (Contact("a@x", "none", pending_in=True), "they asked, waiting for your answer"),
-        (Contact("a@x", "from", pending_out=True),
-         "you asked, waiting for their answer; one way: they see your presence"),
+        (
+            Contact("a@x", "from", pending_out=True),
+            "you asked, waiting for their answer; one way: they see your presence",
+        ),
         (Contact("a@x", "to"), "one way: you see their presence"),
         (Contact("a@x"), "not friends"),
     ],

@@ -43,8 +43,14 @@ def lab_environment(home: Path) -> Iterator[LabServer]:
 
 def client(notebook: nbformat.NotebookNode, path: Path, timeout: int = 120) -> NotebookClient:
     """An nbclient that runs ``notebook`` in its own folder with the kernel it names."""
-    return NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=False,
-                          store_widget_state=False, resources={"metadata": {"path": str(path.parent)}})
+    return NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=False,
+        store_widget_state=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
 
 
 def execute(path: Path, timeout: int = 120) -> nbformat.NotebookNode:

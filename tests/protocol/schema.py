@@ -49,6 +49,7 @@ def specs_dir() -> Path:
 @functools.cache
 def _schema(tmp_dir: str):
     import xmlschema
+
     standin = Path(tmp_dir) / "data-forms-standin.xsd"
     standin.write_text(_DATA_FORMS_STANDIN)
     files = [str(standin)] + [str(specs_dir() / f) for f in SCHEMA_FILES]

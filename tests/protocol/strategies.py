@@ -8,29 +8,17 @@ import math
 
 from hypothesis import strategies as st
 
-from xiotlab.protocol.values import (
-    UTC,
-    Category,
-    Duration,
-    Field,
-    NodeRef,
-    QoS,
-    ReadoutError,
-    ValueType,
-)
+from xiotlab.protocol.values import UTC, Category, Duration, Field, NodeRef, QoS, ReadoutError, ValueType
 
 # XML-legal text, with the tab and newline that attribute escaping must preserve.
 xml_chars = st.one_of(
-    st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="\ufffe\uffff"),
-    st.sampled_from("\t\n"),
+    st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="\ufffe\uffff"), st.sampled_from("\t\n")
 )
 text = st.text(xml_chars, max_size=20)
 names = st.text(xml_chars, min_size=1, max_size=20)
 
 offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
-aware_datetimes = st.datetimes(
-    min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=offsets
-)
+aware_datetimes = st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=offsets)
 utc_datetimes = st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)).map(
     lambda d: d.replace(tzinfo=UTC)
 )
@@ -45,11 +33,11 @@ durations = st.builds(
     seconds=st.decimals(min_value=0, max_value=10**6, places=6, allow_nan=False, allow_infinity=False),
     negative=st.booleans(),
 )
-categories = st.sets(st.sampled_from(list(Category.ALL))).map(
-    lambda s: _combine(s, Category(0))
-)
+categories = st.sets(st.sampled_from(list(Category.ALL))).map(lambda s: _combine(s, Category(0)))
 qos_flags = st.sets(st.sampled_from(list(QoS))).map(lambda s: _combine(s, QoS(0)))
 nodes = st.builds(NodeRef, names, st.none() | text, st.none() | text)
+NO_NODE = st.none()
+"""The default of :func:`fields`: fields about no node."""
 localizations = st.sampled_from([None, "1", "2||5", "1,3", "2||5,3", "1,1|Stat", "1,1|Stat,3"])
 
 
@@ -79,7 +67,7 @@ def values_of(vtype: ValueType):
 
 
 @st.composite
-def fields(draw, vtype: ValueType | None = None, node=st.none()):
+def fields(draw, vtype: ValueType | None = None, node=NO_NODE):
     """Fields of one type, or of any type when ``vtype`` is None."""
     vtype = vtype or draw(st.sampled_from(list(ValueType)))
     extra = {}
@@ -123,4 +111,3 @@ def same_field(a: Field, b: Field) -> bool:
     if a.type is ValueType.TIME and a.value.utcoffset() != b.value.utcoffset():
         return False
     return a == b
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import time
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
@@ -14,17 +15,14 @@ from hypothesis import strategies as st
 
 from xiotlab.errors import ParameterError, ProtocolError, StanzaError, XmppError
 from xiotlab.protocol import control as c
+from xiotlab.protocol import control_form as cf
 from xiotlab.protocol import dataforms
-from xiotlab.protocol.control import (
-    ControlParameter,
-    Duration,
-    NodeRef,
-    ParameterOption,
-    ParameterType,
-    ParameterValue,
-)
+from xiotlab.protocol import parameters as pa
 from xiotlab.protocol.namespaces import CONTROL
+from xiotlab.protocol.parameters import ControlParameter, ParameterOption, ParameterType, ParameterValue
+from xiotlab.protocol.values import Duration, NodeRef
 
+from .limits import assert_attribute_limit
 from .schema import SCHEMA_FILES, assert_valid, specs_dir
 
 T = ParameterType
@@ -48,8 +46,11 @@ xml_text = st.text(_xml_char, max_size=30)
 form_text = st.text(_xml_char.filter(lambda ch: ch != "\r"), max_size=30)
 durations = st.builds(
     Duration,
-    years=st.integers(0, 10**6), months=st.integers(0, 1000), days=st.integers(0, 10**6),
-    hours=st.integers(0, 1000), minutes=st.integers(0, 1000),
+    years=st.integers(0, 10**6),
+    months=st.integers(0, 1000),
+    days=st.integers(0, 10**6),
+    hours=st.integers(0, 1000),
+    minutes=st.integers(0, 1000),
     seconds=st.decimals(min_value=0, max_value=10**6, places=3),
     negative=st.booleans(),
 )
@@ -116,13 +117,9 @@ def control_parameters(draw, name=None):
         kw["min"] = draw(st.sampled_from([lo, None]))
         kw["max"] = draw(st.sampled_from([hi, None]))
     if t.numeric and draw(st.booleans()):
-        kw["step"] = draw(
-            st.integers(1, 10**6) if t in (T.INT, T.LONG) else st.floats(min_value=1e-9, max_value=1e9)
-        )
+        kw["step"] = draw(st.integers(1, 10**6) if t in (T.INT, T.LONG) else st.floats(min_value=1e-9, max_value=1e9))
     if t is not T.BOOLEAN and (t is T.ENUM or draw(st.booleans())):
-        kw["options"] = tuple(
-            ParameterOption(v, lbl) for v, lbl in draw(st.lists(st.tuples(vals, text), max_size=4))
-        )
+        kw["options"] = tuple(ParameterOption(v, lbl) for v, lbl in draw(st.lists(st.tuples(vals, text), max_size=4)))
     if t is T.ENUM:
         kw["enum_type"] = draw(text)
     if t is T.STRING and not kw.get("options") and draw(st.booleans()):
@@ -171,7 +168,8 @@ def fixed_schema(nfi_schema, tmp_path_factory):
             text = text.replace("^([0-9a-fA-F]{6})|([0-9a-fA-F]{8})$", "([0-9a-fA-F]{6})|([0-9a-fA-F]{8})")
             text = text.replace(
                 "<xs:choice minOccurs='0'>\n\t\t\t\t<xs:element ref='nd'>",
-                "<xs:choice minOccurs='0' maxOccurs='unbounded'>\n\t\t\t\t<xs:element ref='nd'>", 1,
+                "<xs:choice minOccurs='0' maxOccurs='unbounded'>\n\t\t\t\t<xs:element ref='nd'>",
+                1,
             )
             assert "maxOccurs='unbounded'>\n\t\t\t\t<xs:element ref='nd'>" in text
         (d / name).write_text(text)
@@ -207,10 +205,15 @@ def test_every_type_builds_schema_valid(nfi_schema, fixed_schema, value):
 
 def test_full_set_conforms(nfi_schema, fixed_schema):
     el = c.build_set(
-        [ParameterValue("On", T.BOOLEAN, True), ParameterValue("Level", T.INT, 50),
-         ParameterValue("Mode", T.ENUM, "Auto", "Modes")],
+        [
+            ParameterValue("On", T.BOOLEAN, True),
+            ParameterValue("Level", T.INT, 50),
+            ParameterValue("Mode", T.ENUM, "Auto", "Modes"),
+        ],
         nodes=[NodeRef("N1", "S", "P"), NodeRef("N2")],
-        service_token="st1", device_token="dt1", user_token="ut1",
+        service_token="st1",
+        device_token="dt1",
+        user_token="ut1",
     )
     assert_conforms(nfi_schema, fixed_schema, el)
     for child in el:
@@ -226,10 +229,9 @@ def test_response_get_form_param_error_and_group_conform(nfi_schema):
     assert_valid(nfi_schema, c.build_set_response())
     assert_valid(nfi_schema, c.build_set_response(nodes=[NodeRef("N1", "S")], parameters=["A", "B"]))
     assert_valid(nfi_schema, c.build_get_form())
-    assert_valid(nfi_schema, c.build_get_form(nodes=[NodeRef("N1"), NodeRef("N2", "x", "y")],
-                                              user_token="u"))
+    assert_valid(nfi_schema, c.build_get_form(nodes=[NodeRef("N1"), NodeRef("N2", "x", "y")], user_token="u"))
     assert_valid(nfi_schema, c.build_param_error("Output", "out of range"))
-    form = c.build_control_form([ControlParameter("A", T.INT, 1, group="g")])
+    form = cf.build_control_form([ControlParameter("A", T.INT, 1, group="g")])
     groups = list(form.iter(f"{{{NS}}}pGroup"))
     assert len(groups) == 1
     assert_valid(nfi_schema, groups[0])
@@ -238,16 +240,20 @@ def test_response_get_form_param_error_and_group_conform(nfi_schema):
 @settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parameter_lists())
 def test_control_forms_conform(nfi_schema, params):
-    assert_valid(nfi_schema, c.build_control_form(params, title="T", session="s"))
+    assert_valid(nfi_schema, cf.build_control_form(params, title="T", session="s"))
 
 
 # --- round trips ----------------------------------------------------------------------
 
 
 @settings(max_examples=500)
-@given(st.lists(parameter_values(), max_size=8), st.sampled_from(c.NAMESPACES),
-       st.lists(st.builds(NodeRef, xml_text, st.none() | xml_text.filter(bool),
-                          st.none() | xml_text.filter(bool)), max_size=3))
+@given(
+    st.lists(parameter_values(), max_size=8),
+    st.sampled_from(c.NAMESPACES),
+    st.lists(
+        st.builds(NodeRef, xml_text, st.none() | xml_text.filter(bool), st.none() | xml_text.filter(bool)), max_size=3
+    ),
+)
 def test_set_round_trip(values, namespace, nodes):
     got = c.parse_set(wire(c.build_set(values, nodes=nodes, namespace=namespace, user_token="u")))
     assert got.namespace == namespace
@@ -261,8 +267,7 @@ def test_set_round_trip(values, namespace, nodes):
 @settings(max_examples=300)
 @given(parameter_lists(), st.sampled_from(c.NAMESPACES), form_text, form_text)
 def test_form_round_trip_is_lossless(params, namespace, title, session):
-    form = c.parse_control_form(wire(c.build_control_form(params, title=title, session=session,
-                                                          namespace=namespace)))
+    form = cf.parse_control_form(wire(cf.build_control_form(params, title=title, session=session, namespace=namespace)))
     assert [param_key(p) for p in form.parameters] == [param_key(p) for p in params]
     assert form.title == title
     assert form.session == session
@@ -271,8 +276,11 @@ def test_form_round_trip_is_lossless(params, namespace, title, session):
 @settings(max_examples=200)
 @given(st.lists(parameter_values(), max_size=6, unique_by=lambda v: v.name), form_text)
 def test_set_form_round_trip(values, session):
-    values = [v for v in values if "\r" not in v.name + (v.value if isinstance(v.value, str) else "")
-              and v.name != c.SESSION_FIELD]
+    values = [
+        v
+        for v in values
+        if "\r" not in v.name + (v.value if isinstance(v.value, str) else "") and v.name != c.SESSION_FIELD
+    ]
     got = c.parse_set(wire(c.build_set_form(values, session=session)))
     assert got.values == ()
     if session:
@@ -284,36 +292,64 @@ def test_set_form_round_trip(values, session):
 
 def test_set_form_values_are_validated_through_the_parameters():
     params = [ControlParameter("Level", T.INT, min=0, max=100), ControlParameter("On", T.BOOLEAN)]
-    req = c.parse_set(wire(c.build_set_form([ParameterValue("Level", T.INT, 40),
-                                            ParameterValue("On", T.BOOLEAN, True)], session="x")))
+    req = c.parse_set(
+        wire(c.build_set_form([ParameterValue("Level", T.INT, 40), ParameterValue("On", T.BOOLEAN, True)], session="x"))
+    )
     assert [(p.name, v) for p, v in c.resolve_set(req, params)] == [("Level", 40), ("On", True)]
 
 
 def test_color_fields_use_xep_0331_datatypes():
-    form = c.build_control_form([ControlParameter("rgb", T.COLOR, "3399FF"),
-                                 ControlParameter("rgba", T.COLOR, "3399FF80"),
-                                 ControlParameter("unknown", T.COLOR)])
+    form = cf.build_control_form(
+        [
+            ControlParameter("rgb", T.COLOR, "3399FF"),
+            ControlParameter("rgba", T.COLOR, "3399FF80"),
+            ControlParameter("unknown", T.COLOR),
+        ]
+    )
     v = "{http://jabber.org/protocol/xdata-validate}"
-    found = [(f.get("var"), f.find(v + "validate").get("datatype"), f.findtext(f"{v}validate/{v}regex"))
-             for f in form.iter("{jabber:x:data}field")]
-    assert found == [("rgb", "xdc:Color", "^[0-9a-fA-F]{6}$"), ("rgba", "xdc:ColorAlpha", "^[0-9a-fA-F]{8}$"),
-                     ("unknown", "xdc:Color", "^[0-9a-fA-F]{6}$")]
+    found = [
+        (f.get("var"), f.find(v + "validate").get("datatype"), f.findtext(f"{v}validate/{v}regex"))
+        for f in form.iter("{jabber:x:data}field")
+    ]
+    assert found == [
+        ("rgb", "xdc:Color", "^[0-9a-fA-F]{6}$"),
+        ("rgba", "xdc:ColorAlpha", "^[0-9a-fA-F]{8}$"),
+        ("unknown", "xdc:Color", "^[0-9a-fA-F]{6}$"),
+    ]
 
 
 def test_carriage_returns_in_form_text_become_line_feeds():
     p = ControlParameter("S", T.STRING, "a\r\nb", description="x\ry")
-    got = c.parse_control_form(wire(c.build_control_form([p]))).get("S")
+    got = cf.parse_control_form(wire(cf.build_control_form([p]))).get("S")
     assert (got.value, got.description) == ("a\nb", "x\ny")
 
 
 def test_naive_datetimes_are_local():
     naive = dt.datetime(2024, 5, 1, 12, 30)
     p = ControlParameter("At", T.DATETIME, naive)
-    assert p.value == naive.astimezone(dt.timezone.utc) and p.value.tzinfo is not None
+    assert p.value == naive.astimezone(dt.UTC) and p.value.tzinfo is not None
     got = c.parse_set(wire(c.build_set([ParameterValue("At", T.DATETIME, naive)]))).values[0].value
     assert got == naive.astimezone()
     unzoned = c.parse_set(_set("<dt n='At' v='2024-05-01T12:30:00'/>")).values[0].value
-    assert unzoned == dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.timezone.utc)
+    assert unzoned == dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def berlin(monkeypatch):
+    """Local time an hour or two east of UTC, so that a naive datetime's zone shows."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_naive_datetimes_travel_and_stay_in_utc(berlin):
+    naive = dt.datetime(2020, 1, 1, 12)
+    sent = wire(c.build_set([ParameterValue("At", T.DATETIME, naive)]))
+    assert sent.find(f"{{{CONTROL}}}dt").get("v") == "2020-01-01T11:00:00Z"
+    assert ControlParameter("At", T.DATETIME, naive).value.utcoffset() == dt.timedelta(0)
+    assert pa.to_lexical(T.DATETIME, naive) == "2020-01-01T11:00:00Z"
 
 
 def test_typed_set_keeps_carriage_returns():
@@ -407,7 +443,9 @@ FORM_SET = """<set xmlns='urn:nfi:iot:ctr:1.0'>
 def test_spec_parameter_example():
     req = c.parse_set(ET.fromstring(SPOTLIGHT_SET))
     assert [(v.name, v.type, v.value) for v in req.values] == [
-        ("MainSwitch", T.BOOLEAN, True), ("HorizontalAngle", T.DOUBLE, 0.0), ("ElevationAngle", T.DOUBLE, 0.0)
+        ("MainSwitch", T.BOOLEAN, True),
+        ("HorizontalAngle", T.DOUBLE, 0.0),
+        ("ElevationAngle", T.DOUBLE, 0.0),
     ]
 
 
@@ -428,24 +466,26 @@ def test_spec_simple_action_in_alias_namespace():
 def test_spec_get_form_and_form():
     req = c.parse_get_form(ET.fromstring(f"<getForm xmlns='{NS}'/>"))
     assert req.nodes == () and req.namespace == NS
-    form = c.parse_control_form(ET.fromstring(FORM_RESPONSE))
+    form = cf.parse_control_form(ET.fromstring(FORM_RESPONSE))
     assert form.title == "Spotlight"
     assert form.session == "83CAA4BC-6D3A-40E6-90DC-5C3CAA030AE1"
     main, h, e = form.parameters
     assert (main.type, main.value, main.label, main.page) == (T.BOOLEAN, True, "Main switch", "Output")
     assert main.description == "If the spotlight is turned on or off."
-    assert (h.type, h.value, h.min, h.max, h.page, h.group) == (T.DOUBLE, 0.0, -180.0, 180.0, "Direction",
-                                                              "direction")
+    assert (h.type, h.value, h.min, h.max, h.page, h.group) == (T.DOUBLE, 0.0, -180.0, 180.0, "Direction", "direction")
     assert (e.min, e.max, e.group) == (-90.0, 90.0, "direction")
 
 
 def test_spec_form_set():
     req = c.parse_set(ET.fromstring(FORM_SET))
     assert req.form_values == {"MainSwitch": "true", "HorizontalAngle": "0", "ElevationAngle": "0"}
-    form = c.parse_control_form(ET.fromstring(FORM_RESPONSE))
+    form = cf.parse_control_form(ET.fromstring(FORM_RESPONSE))
     resolved = c.resolve_set(req, form.parameters)
-    assert [(p.name, v) for p, v in resolved] == [("MainSwitch", True), ("HorizontalAngle", 0.0),
-                                                 ("ElevationAngle", 0.0)]
+    assert [(p.name, v) for p, v in resolved] == [
+        ("MainSwitch", True),
+        ("HorizontalAngle", 0.0),
+        ("ElevationAngle", 0.0),
+    ]
 
 
 IOTGATEWAY_STYLE_FORM = """<x xmlns='jabber:x:data' xmlns:xdv='http://jabber.org/protocol/xdata-validate'
@@ -465,7 +505,7 @@ IOTGATEWAY_STYLE_FORM = """<x xmlns='jabber:x:data' xmlns:xdv='http://jabber.org
 
 
 def test_iotgateway_style_form():
-    color, level, mode, note = c.parse_control_form(ET.fromstring(IOTGATEWAY_STYLE_FORM)).parameters
+    color, level, mode, note = cf.parse_control_form(ET.fromstring(IOTGATEWAY_STYLE_FORM)).parameters
     assert (color.type, color.value) == (T.COLOR, "FF8000")
     assert (level.type, level.value, level.min, level.max) == (T.INT, None, 0, 100)
     assert (mode.type, mode.value) == (T.STRING, "Eco")
@@ -483,8 +523,9 @@ def test_parameter_error_is_an_xmpp_stanza_error_and_a_value_error():
     assert "Level" in str(err) and "send at most 100" in str(err)
 
 
-@given(xml_text.filter(bool), form_text, st.sampled_from(["bad-request", "item-not-found"]),
-       st.sampled_from(c.NAMESPACES))
+@given(
+    xml_text.filter(bool), form_text, st.sampled_from(["bad-request", "item-not-found"]), st.sampled_from(c.NAMESPACES)
+)
 def test_error_round_trip(name, text, condition, namespace):
     el = c.build_error(ParameterError(name, text, condition=condition), namespace=namespace)
     iq = ET.Element("{jabber:client}iq", type="error")
@@ -545,7 +586,7 @@ def test_several_param_errors():
 
 def refused(param, value, *fragments):
     with pytest.raises(ParameterError) as info:
-        c.validate(param, value)
+        pa.validate(param, value)
     assert info.value.parameter == param.name
     for f in fragments:
         assert f in str(info.value), str(info.value)
@@ -553,24 +594,26 @@ def refused(param, value, *fragments):
 
 
 def test_validate_converts_lexical_and_python_values():
-    assert c.validate(ControlParameter("i", T.INT), "42") == 42
-    assert c.validate(ControlParameter("i", T.INT), 42) == 42
-    assert c.validate(ControlParameter("d", T.DOUBLE), 3) == 3.0
-    assert c.validate(ControlParameter("b", T.BOOLEAN), "1") is True
-    assert c.validate(ControlParameter("t", T.TIME), "08:00:00") == dt.time(8)
-    assert c.validate(ControlParameter("dr", T.DURATION), dt.timedelta(minutes=3, seconds=30)) == Duration(
-        minutes=3, seconds=Decimal(30))
-    assert c.validate(ControlParameter("dr", T.DURATION), "PT3M30S").to_timedelta() == dt.timedelta(seconds=210)
-    assert c.validate(ControlParameter("dt", T.DATETIME), "2013-04-02T08:00:00Z") == dt.datetime(
-        2013, 4, 2, 8, tzinfo=dt.timezone.utc)
-    assert c.validate(ControlParameter("c", T.COLOR), "3399FF") == "3399FF"
+    assert pa.validate(ControlParameter("i", T.INT), "42") == 42
+    assert pa.validate(ControlParameter("i", T.INT), 42) == 42
+    assert pa.validate(ControlParameter("d", T.DOUBLE), 3) == 3.0
+    assert pa.validate(ControlParameter("b", T.BOOLEAN), "1") is True
+    assert pa.validate(ControlParameter("t", T.TIME), "08:00:00") == dt.time(8)
+    assert pa.validate(ControlParameter("dr", T.DURATION), dt.timedelta(minutes=3, seconds=30)) == Duration(
+        minutes=3, seconds=Decimal(30)
+    )
+    assert pa.validate(ControlParameter("dr", T.DURATION), "PT3M30S").to_timedelta() == dt.timedelta(seconds=210)
+    assert pa.validate(ControlParameter("dt", T.DATETIME), "2013-04-02T08:00:00Z") == dt.datetime(
+        2013, 4, 2, 8, tzinfo=dt.UTC
+    )
+    assert pa.validate(ControlParameter("c", T.COLOR), "3399FF") == "3399FF"
 
 
 def test_validate_out_of_range():
     p = ControlParameter("Output", T.INT, min=0, max=100)
     refused(p, 200, "200 is above the maximum 100", "from 0 to 100")
     refused(p, -1, "below the minimum 0")
-    assert c.validate(p, 100) == 100
+    assert pa.validate(p, 100) == 100
     refused(ControlParameter("d", T.DOUBLE, max=1.5), 1.6, "above the maximum 1.5")
     refused(ControlParameter("d", T.DOUBLE, min=0), math.nan, "NaN")
     refused(ControlParameter("day", T.DATE, min=dt.date(2024, 1, 1)), "2023-12-31", "below the minimum 2024-01-01")
@@ -579,9 +622,9 @@ def test_validate_out_of_range():
 def test_validate_wrong_step():
     p = ControlParameter("Percent", T.INT, min=5, max=100, step=5)
     refused(p, 12, "not on the step grid 5 + k*5")
-    assert c.validate(p, 15) == 15
+    assert pa.validate(p, 15) == 15
     d = ControlParameter("Angle", T.DOUBLE, step=0.1)
-    assert c.validate(d, 0.3) == 0.3
+    assert pa.validate(d, 0.3) == 0.3
     refused(d, 0.35, "step grid")
     refused(d, math.inf, "step")
 
@@ -589,10 +632,10 @@ def test_validate_wrong_step():
 def test_validate_unknown_option():
     p = ControlParameter("Mode", T.ENUM, options=["Auto", "Manual"], enum_type="Modes")
     refused(p, "Off", "not one of the options", "Auto, Manual")
-    assert c.validate(p, "Auto") == "Auto"
+    assert pa.validate(p, "Auto") == "Auto"
     i = ControlParameter("Speed", T.INT, options=[1, 2, 3])
     refused(i, "4", "not one of the options")
-    assert c.validate(i, "2") == 2
+    assert pa.validate(i, "2") == 2
 
 
 def test_validate_wrong_type():
@@ -612,16 +655,26 @@ def test_validate_wrong_type():
 def test_validate_read_only_pattern_and_zones():
     refused(ControlParameter("ro", T.INT, read_only=True), 1, "read-only")
     refused(ControlParameter("code", T.STRING, pattern=r"\d{3}"), "12a", "does not match")
-    assert c.validate(ControlParameter("code", T.STRING, pattern=r"\d{3}"), "123") == "123"
+    assert pa.validate(ControlParameter("code", T.STRING, pattern=r"\d{3}"), "123") == "123"
     p = ControlParameter("at", T.TIME, min=dt.time(8))
     refused(p, "09:00:00Z", "cannot be compared")
 
 
 def test_resolve_set_names_the_refused_parameter():
-    params = [ControlParameter("On", T.BOOLEAN), ControlParameter("Level", T.DOUBLE, min=0, max=1),
-              ControlParameter("Mode", T.ENUM, options=["A", "B"], enum_type="M")]
-    ok = c.parse_set(c.build_set([ParameterValue("On", T.BOOLEAN, True), ParameterValue("Level", T.INT, 1),
-                                  ParameterValue("Mode", T.ENUM, "B", "M")]))
+    params = [
+        ControlParameter("On", T.BOOLEAN),
+        ControlParameter("Level", T.DOUBLE, min=0, max=1),
+        ControlParameter("Mode", T.ENUM, options=["A", "B"], enum_type="M"),
+    ]
+    ok = c.parse_set(
+        c.build_set(
+            [
+                ParameterValue("On", T.BOOLEAN, True),
+                ParameterValue("Level", T.INT, 1),
+                ParameterValue("Mode", T.ENUM, "B", "M"),
+            ]
+        )
+    )
     assert [v for _, v in c.resolve_set(ok, params)] == [True, 1.0, "B"]
     for values, name, condition, fragment in [
         ([ParameterValue("Nope", T.BOOLEAN, True)], "Nope", "item-not-found", "no such parameter"),
@@ -676,7 +729,7 @@ def test_huge_documents_are_refused():
         c.parse_set(_set(f"<x xmlns='jabber:x:data' type='submit'>{fields}</x>"))
     many = "<x xmlns='jabber:x:data' type='form'><field var='a'>" + "<o xmlns='urn:other'/>" * 20000 + "</field></x>"
     with pytest.raises(ProtocolError, match="more than 16384 elements"):
-        c.parse_control_form(ET.fromstring(many))
+        cf.parse_control_form(ET.fromstring(many))
 
 
 def test_deep_nesting_is_refused():
@@ -686,14 +739,19 @@ def test_deep_nesting_is_refused():
     nested = "<e xmlns='urn:other'>" * 40 + "</e>" * 40
     form = f"<x xmlns='jabber:x:data' type='form'><field var='a'>{nested}</field></x>"
     with pytest.raises(ProtocolError, match="deeper than 8"):
-        c.parse_control_form(ET.fromstring(form))
+        cf.parse_control_form(ET.fromstring(form))
     with pytest.raises(ProtocolError, match="deeper"):
         c.parse_set(_set(f"<x xmlns='jabber:x:data' type='submit'><field var='a'>{nested}</field></x>"))
 
 
 def test_unknown_elements_are_refused():
-    for bad in ["<foo/>", "<b xmlns='urn:other' n='a' v='1'/>", "<p n='a'/>",
-                "<x xmlns='jabber:x:data' type='form'/>", "<b n='a' v='true'><extra/></b>"]:
+    for bad in [
+        "<foo/>",
+        "<b xmlns='urn:other' n='a' v='1'/>",
+        "<p n='a'/>",
+        "<x xmlns='jabber:x:data' type='form'/>",
+        "<b n='a' v='true'><extra/></b>",
+    ]:
         with pytest.raises(ProtocolError):
             c.parse_set(_set(bad))
     with pytest.raises(ProtocolError):
@@ -701,17 +759,17 @@ def test_unknown_elements_are_refused():
     with pytest.raises(ProtocolError):
         c.parse_get_form(ET.fromstring(f"<getForm xmlns='{NS}'><p n='x'/></getForm>"))
     with pytest.raises(ProtocolError):
-        c.parse_control_form(ET.fromstring("<x xmlns='jabber:x:data' type='form'><bogus/></x>"))
+        cf.parse_control_form(ET.fromstring("<x xmlns='jabber:x:data' type='form'><bogus/></x>"))
 
 
 def test_wrong_roots_and_missing_attributes():
-    with pytest.raises(ProtocolError, match="expected <set/>"):
+    with pytest.raises(ProtocolError, match="expected <set>"):
         c.parse_set(ET.fromstring("<set xmlns='urn:xmpp:iot:control'/>"))
-    with pytest.raises(ProtocolError, match="expected <set/>"):
+    with pytest.raises(ProtocolError, match="expected <set>"):
         c.parse_set(ET.fromstring(f"<resp xmlns='{NS}'/>"))
-    with pytest.raises(ProtocolError, match="'n' attribute"):
+    with pytest.raises(ProtocolError, match="lacks the required attribute 'n'"):
         c.parse_set(_set("<b v='true'/>"))
-    with pytest.raises(ProtocolError, match="'id' attribute"):
+    with pytest.raises(ProtocolError, match="lacks the required attribute 'id'"):
         c.parse_set(_set("<nd/>"))
     with pytest.raises(ProtocolError, match="not a control namespace"):
         c.build_set([], namespace="urn:other")
@@ -725,31 +783,60 @@ def test_bad_values_name_the_parameter():
         c.parse_set(_set("<db n='X'/>"))
     assert info.value.parameter == "X" and "missing" in str(info.value)
     with pytest.raises(ParameterError):
-        c.parse_set(_set(f"<s n='Long' v='{'a' * (c.MAX_VALUE_LENGTH + 1)}'/>"))
+        c.parse_set(_set(f"<s n='Long' v='{'a' * (pa.MAX_VALUE_LENGTH + 1)}'/>"))
     with pytest.raises(ProtocolError, match="'Level'"):
         c.build_set([ParameterValue("Level", T.INT, 2**40)])
     with pytest.raises(ProtocolError, match=r"U\+0001, which XML cannot carry"):
         c.build_set([ParameterValue("S", T.STRING, "a\x01b")])
 
 
+@pytest.mark.parametrize(
+    "parse, template, limit",
+    [
+        (c.parse_set, f"<set xmlns='{NS}'><b n='{{x}}' v='true'/></set>", c.MAX_NAME_LENGTH),
+        (c.parse_set, f"<set xmlns='{NS}'><e n='E' v='A' t='{{x}}'/></set>", c.MAX_NAME_LENGTH),
+        (c.parse_set, f"<set xmlns='{NS}'><nd id='{{x}}'/></set>", c.MAX_NAME_LENGTH),
+        (c.parse_set, f"<set xmlns='{NS}'><nd id='n' src='{{x}}'/></set>", c.MAX_NAME_LENGTH),
+        (c.parse_set, f"<set xmlns='{NS}' ut='{{x}}'/>", c.MAX_TOKEN_LENGTH),
+        (
+            c.parse_set,
+            f"<set xmlns='{NS}'><x xmlns='jabber:x:data' type='submit'><field var='{{x}}'/></x></set>",
+            c.MAX_NAME_LENGTH,
+        ),
+        (c.parse_set_response, f"<resp xmlns='{NS}'><p n='{{x}}'/></resp>", c.MAX_NAME_LENGTH),
+        (c.parse_set_response, f"<resp xmlns='{NS}'><nd id='n' pt='{{x}}'/></resp>", c.MAX_NAME_LENGTH),
+        (c.parse_get_form, f"<getForm xmlns='{NS}'><nd id='{{x}}'/></getForm>", c.MAX_NAME_LENGTH),
+        (c.parse_get_form, f"<getForm xmlns='{NS}' st='{{x}}'/>", c.MAX_TOKEN_LENGTH),
+        (c.parse_param_error, f"<paramError xmlns='{NS}' var='{{x}}'>why</paramError>", c.MAX_NAME_LENGTH),
+    ],
+)
+def test_names_ids_and_tokens_beyond_their_limit_are_refused(parse, template, limit):
+    # A hostile 200,000-character id would make the answer, which echoes it, exceed the server's stanza limit.
+    assert_attribute_limit(parse, template, limit)
+
+
 def test_form_values_that_do_not_fit_their_type_are_refused():
-    form = ("<x xmlns='jabber:x:data' xmlns:v='http://jabber.org/protocol/xdata-validate' type='form'>"
-            "<field var='L' type='text-single'><value>abc</value><v:validate datatype='xs:int'/></field></x>")
+    form = (
+        "<x xmlns='jabber:x:data' xmlns:v='http://jabber.org/protocol/xdata-validate' type='form'>"
+        "<field var='L' type='text-single'><value>abc</value><v:validate datatype='xs:int'/></field></x>"
+    )
     with pytest.raises(ProtocolError, match="'L'"):
-        c.parse_control_form(ET.fromstring(form))
+        cf.parse_control_form(ET.fromstring(form))
 
 
 def test_form_builder_refuses_duplicates_and_the_session_name():
     with pytest.raises(ProtocolError, match="share a name"):
-        c.build_control_form([ControlParameter("a", T.INT), ControlParameter("a", T.LONG)])
+        cf.build_control_form([ControlParameter("a", T.INT), ControlParameter("a", T.LONG)])
     with pytest.raises(ProtocolError, match="reserved"):
-        c.build_control_form([ControlParameter(c.SESSION_FIELD, T.STRING)])
+        cf.build_control_form([ControlParameter(c.SESSION_FIELD, T.STRING)])
 
 
 def test_dataforms_reject_malformed_forms():
-    for bad in ["<x xmlns='jabber:x:data' type='weird'/>",
-                "<x xmlns='jabber:x:data' type='form'><field var='a' type='nope'/></x>",
-                "<x xmlns='jabber:x:data' type='form'><field var='a'><option/></field></x>",
-                "<x xmlns='jabber:x:data' type='form'><title><b/></title></x>"]:
+    for bad in [
+        "<x xmlns='jabber:x:data' type='weird'/>",
+        "<x xmlns='jabber:x:data' type='form'><field var='a' type='nope'/></x>",
+        "<x xmlns='jabber:x:data' type='form'><field var='a'><option/></field></x>",
+        "<x xmlns='jabber:x:data' type='form'><title><b/></title></x>",
+    ]:
         with pytest.raises(ProtocolError):
             dataforms.parse_form(ET.fromstring(bad))

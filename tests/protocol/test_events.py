@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 from xiotlab.errors import ProtocolError
 from xiotlab.protocol import events as ev
 from xiotlab.protocol import sensordata as sd
+from xiotlab.protocol.elements import MAX_NAME_LENGTH
 from xiotlab.protocol.namespaces import EVENTS, SENSOR_DATA
 from xiotlab.protocol.values import UTC, Category, Duration, Field, NodeRef, QoS, ReadoutError
 
 from . import strategies as S
+from .limits import assert_attribute_limit
 from .schema import assert_valid
 from .test_sensordata import assert_same_fields, grouped, wire, without_loc
 
@@ -146,9 +148,11 @@ SUB_ID = "d4fe61155cb14e649e302092d3b406a8"
 def test_spec_example_flow():
     subscription = ev.parse(ET.fromstring(SPEC_SUBSCRIBE)[0])
     assert subscription == ev.Subscription(
-        SUB_ID, Category.MOMENTARY,
+        SUB_ID,
+        Category.MOMENTARY,
         fields=(ev.FieldTrigger("Light", 25.72, by=1.0), ev.FieldTrigger("Motion", 0.0, by=1.0)),
-        min_interval=Duration(seconds=1), max_interval=Duration(minutes=1),
+        min_interval=Duration(seconds=1),
+        max_interval=Duration(minutes=1),
     )
     assert ev.parse_subscription_accepted(ET.fromstring(SPEC_ACCEPTED)[0]) == sd.Accepted(SUB_ID)
     event = ev.parse_event(ET.fromstring(SPEC_EVENT)[0])
@@ -185,13 +189,22 @@ def test_triggers(trigger, reference, value, fires):
 def test_the_readout_each_event_performs():
     stamp = dt.datetime(2024, 3, 31, 12, tzinfo=UTC)
     subscription = ev.Subscription(
-        "s", Category.HISTORICAL, fields=("Light", ev.FieldTrigger("Motion", by=1)), nodes=(NodeRef("N"),),
-        max_age=Duration(months=1), user_token="u", namespace="urn:nf:iot:events:1.0",
+        "s",
+        Category.HISTORICAL,
+        fields=("Light", ev.FieldTrigger("Motion", by=1)),
+        nodes=(NodeRef("N"),),
+        max_age=Duration(months=1),
+        user_token="u",
+        namespace="urn:nf:iot:events:1.0",
     )
     request = subscription.readout_request(now=stamp)
     assert request == sd.ReadoutRequest(
-        "s", Category.HISTORICAL, fields=("Light", "Motion"), nodes=(NodeRef("N"),),
-        from_time=dt.datetime(2024, 2, 29, 12, tzinfo=UTC), user_token="u",
+        "s",
+        Category.HISTORICAL,
+        fields=("Light", "Motion"),
+        nodes=(NodeRef("N"),),
+        from_time=dt.datetime(2024, 2, 29, 12, tzinfo=UTC),
+        user_token="u",
     )
     assert request.namespace == "urn:nf:iot:sd:1.0"
 
@@ -228,6 +241,18 @@ def test_nodes_without_id_are_the_device_itself():
 
 
 # --- hostile input ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        f"<subscribe xmlns='{EVENTS}' id='{{x}}'/>",
+        f"<subscribe xmlns='{EVENTS}' id='1'><nd id='{{x}}'/></subscribe>",
+        f"<unsubscribe xmlns='{EVENTS}' id='{{x}}'/>",
+    ],
+)
+def test_subscription_ids_beyond_their_limit_are_refused(template):
+    assert_attribute_limit(ev.parse, template, MAX_NAME_LENGTH)
 
 
 @pytest.mark.parametrize(

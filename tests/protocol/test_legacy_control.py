@@ -13,20 +13,19 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
+import slixmpp.plugins.xep_0325.stanza
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from slixmpp.xmlstream.matcher import StanzaPath
 
 from xiotlab.errors import ParameterError, ProtocolError, StanzaError
-from xiotlab.protocol import control
+from xiotlab.protocol import control, control_form
 from xiotlab.protocol import legacy_control as lc
-from xiotlab.protocol.control import ControlParameter, Duration, ParameterType, ParameterValue
-from xiotlab.protocol.values import NodeRef
+from xiotlab.protocol.parameters import ControlParameter, ParameterType, ParameterValue
+from xiotlab.protocol.values import Duration, NodeRef
 
+from .limits import assert_attribute_limit
 from .test_control import form_text, key, values_of, xml_text
-
-
-import slixmpp.plugins.xep_0325.stanza  # noqa: E402,F401  (registers <set/> and friends on Iq and Message)
-from slixmpp.xmlstream.matcher import StanzaPath  # noqa: E402
 
 T = ParameterType
 NS = lc.NAMESPACE
@@ -57,8 +56,9 @@ def xmpp():
 
 
 def iq_from(xmpp, payload: ET.Element | list[ET.Element], type_: str = "set", id_: str = "q1"):
-    iq = ET.Element("{jabber:client}iq", {"type": type_, "id": id_, "from": "owner@example.org/lab",
-                                          "to": "peer@example.org/slix"})
+    iq = ET.Element(
+        "{jabber:client}iq", {"type": type_, "id": id_, "from": "owner@example.org/lab", "to": "peer@example.org/slix"}
+    )
     iq.extend(payload if isinstance(payload, list) else [payload])
     return xmpp.Iq(xml=wire(iq))
 
@@ -145,8 +145,11 @@ def test_our_set_parsed_by_slixmpp(data):
 
 
 def test_legacy_set_round_trip_and_no_enums():
-    values = [ParameterValue("On", T.BOOLEAN, True), ParameterValue("At", T.TIME, dt.time(8)),
-              ParameterValue("For", T.DURATION, Duration(minutes=3, seconds=30))]
+    values = [
+        ParameterValue("On", T.BOOLEAN, True),
+        ParameterValue("At", T.TIME, dt.time(8)),
+        ParameterValue("For", T.DURATION, Duration(minutes=3, seconds=30)),
+    ]
     req = lc.parse_set(wire(lc.build_set(values, service_token="s", nodes=[NodeRef("n", partition="c")])))
     assert req.values == tuple(values)
     assert req.service_token == "s" and req.nodes == (NodeRef("n", None, "c"),)
@@ -203,8 +206,9 @@ def test_slixmpp_device_refusing_an_unknown_field(xmpp):
 def test_slixmpp_device_refusing_an_unknown_node(xmpp):
     plugin = xmpp.plugin["xep_0325"]
     plugin.register_node("Lamp", Device({"Output": "boolean"}), 5)
-    plugin._handle_set_req(iq_from(xmpp, lc.build_set([ParameterValue("Output", T.BOOLEAN, True)],
-                                                      nodes=[NodeRef("Fan")])))
+    plugin._handle_set_req(
+        iq_from(xmpp, lc.build_set([ParameterValue("Output", T.BOOLEAN, True)], nodes=[NodeRef("Fan")]))
+    )
     err = lc.parse_error(xmpp.sent[0])
     assert type(err) is StanzaError and err.condition == "item-not-found"
     assert "Fan" in str(err) and "Output" not in str(err)
@@ -237,13 +241,18 @@ def test_slixmpp_device_takes_message_sets(xmpp):
 def test_slixmpp_client_sets_our_thing(xmpp):
     plugin = xmpp.plugin["xep_0325"]
     results = []
-    plugin.set_request("peer@example.org/slix", "thing@example.org/lab", lambda **kw: results.append(kw),
-                       [("Output", "boolean", "true"), ("Level", "double", "0.5")], nodeIds=["Lamp"])
+    plugin.set_request(
+        "peer@example.org/slix",
+        "thing@example.org/lab",
+        lambda **kw: results.append(kw),
+        [("Output", "boolean", "true"), ("Level", "double", "0.5")],
+        nodeIds=["Lamp"],
+    )
     (request,) = xmpp.sent
     assert request.get("type") == "set"
     req = lc.parse_set(request.find(f"{{{NS}}}set"))
     params = [ControlParameter("Output", T.BOOLEAN), ControlParameter("Level", T.DOUBLE, min=0, max=1)]
-    assert [(p.name, v) for p, v in lc.resolve_set(req, params)] == [("Output", True), ("Level", 0.5)]
+    assert [(p.name, v) for p, v in control.resolve_set(req, params)] == [("Output", True), ("Level", 0.5)]
     assert req.nodes == (NodeRef("Lamp"),)
     answer = iq_from(xmpp, lc.build_set_response(), type_="result", id_=request.get("id"))
     assert StanzaPath("iq@type=result/setResponse").match(answer)
@@ -254,12 +263,13 @@ def test_slixmpp_client_sets_our_thing(xmpp):
 def test_slixmpp_client_hears_our_refusal(xmpp):
     plugin = xmpp.plugin["xep_0325"]
     results = []
-    plugin.set_request("peer@example.org/slix", "thing@example.org/lab", lambda **kw: results.append(kw),
-                       [("Level", "double", "5")])
+    plugin.set_request(
+        "peer@example.org/slix", "thing@example.org/lab", lambda **kw: results.append(kw), [("Level", "double", "5")]
+    )
     (request,) = xmpp.sent
     req = lc.parse_set(request.find(f"{{{NS}}}set"))
     with pytest.raises(ParameterError) as info:
-        lc.resolve_set(req, [ControlParameter("Level", T.DOUBLE, min=0, max=1)])
+        control.resolve_set(req, [ControlParameter("Level", T.DOUBLE, min=0, max=1)])
     assert info.value.details[0].tag == f"{{{NS}}}paramError"
     answer = iq_from(xmpp, list(lc.build_set_error(info.value)), type_="error", id_=request.get("id"))
     assert StanzaPath("iq@type=error/setResponse").match(answer)
@@ -279,7 +289,7 @@ def test_a_standard_error_alone_never_reaches_the_slixmpp_callback(xmpp):
 
 
 def test_the_plugin_shaped_half_alone_still_names_the_parameter():
-    std, resp = lc.build_set_error(ParameterError("Level", "above the maximum 1"))
+    _, resp = lc.build_set_error(ParameterError("Level", "above the maximum 1"))
     private = resp.find(f"{{{NS}}}error")
     assert (private.get("var"), private.text) == ("Level", "above the maximum 1")
     iq = ET.Element("{jabber:client}iq", type="error")
@@ -312,28 +322,47 @@ def test_xep_error_with_param_error():
 
 
 def test_xep_examples():
-    req = lc.parse_set(ET.fromstring(
-        "<set xmlns='urn:xmpp:iot:control' xml:lang='en'>"
-        "<node nodeId='DigitalOutput1'/><node nodeId='DigitalOutput2'/>"
-        "<boolean name='Output' value='false'/></set>"))
+    req = lc.parse_set(
+        ET.fromstring(
+            "<set xmlns='urn:xmpp:iot:control' xml:lang='en'>"
+            "<node nodeId='DigitalOutput1'/><node nodeId='DigitalOutput2'/>"
+            "<boolean name='Output' value='false'/></set>"
+        )
+    )
     assert [n.id for n in req.nodes] == ["DigitalOutput1", "DigitalOutput2"]
-    req = lc.parse_set(ET.fromstring(
-        "<set xmlns='urn:xmpp:iot:control'><int name='FadeTimeMilliseconds' value='500'/>"
-        "<int name='OutputPercent' value='10'/><long name='L' value='500000000000000'/>"
-        "<string name='Row1' value='Temperature: 21.4 \u00b0C'/><double name='4-20mA' value='8.192'/>"
-        "<date name='TariffStartDate' value='2013-05-01'/><time name='Alarm Time' value='08:00:00'/>"
-        "<dateTime name='At' value='2013-04-02T08:00:00'/><duration name='D' value='PT3M30S'/>"
-        "<color name='Color' value='3399FF'/></set>"))
+    req = lc.parse_set(
+        ET.fromstring(
+            "<set xmlns='urn:xmpp:iot:control'><int name='FadeTimeMilliseconds' value='500'/>"
+            "<int name='OutputPercent' value='10'/><long name='L' value='500000000000000'/>"
+            "<string name='Row1' value='Temperature: 21.4 \u00b0C'/><double name='4-20mA' value='8.192'/>"
+            "<date name='TariffStartDate' value='2013-05-01'/><time name='Alarm Time' value='08:00:00'/>"
+            "<dateTime name='At' value='2013-04-02T08:00:00'/><duration name='D' value='PT3M30S'/>"
+            "<color name='Color' value='3399FF'/></set>"
+        )
+    )
     assert [v.value for v in req.values] == [
-        500, 10, 500000000000000, "Temperature: 21.4 \u00b0C", 8.192, dt.date(2013, 5, 1), dt.time(8),
-        dt.datetime(2013, 4, 2, 8).astimezone(), Duration(minutes=3, seconds=30), "3399FF"]
+        500,
+        10,
+        500000000000000,
+        "Temperature: 21.4 \u00b0C",
+        8.192,
+        dt.date(2013, 5, 1),
+        dt.time(8),
+        dt.datetime(2013, 4, 2, 8).astimezone(),
+        Duration(minutes=3, seconds=30),
+        "3399FF",
+    ]
     assert lc.parse_set_response(ET.fromstring("<setResponse xmlns='urn:xmpp:iot:control'/>")).as_requested
-    assert lc.parse_get_form(ET.fromstring(
-        "<getForm xmlns='urn:xmpp:iot:control' xml:lang='en'><node nodeId='D1'/></getForm>")) == (NodeRef("D1"),)
-    form_set = lc.parse_set(ET.fromstring(
-        "<set xmlns='urn:xmpp:iot:control'><x type='submit' xmlns='jabber:x:data'>"
-        "<field var='xdd session' type='hidden'><value>325ED0F3</value></field>"
-        "<field var='OutputPercent' type='text-single'><value>10</value></field></x></set>"))
+    assert lc.parse_get_form(
+        ET.fromstring("<getForm xmlns='urn:xmpp:iot:control' xml:lang='en'><node nodeId='D1'/></getForm>")
+    ).nodes == (NodeRef("D1"),)
+    form_set = lc.parse_set(
+        ET.fromstring(
+            "<set xmlns='urn:xmpp:iot:control'><x type='submit' xmlns='jabber:x:data'>"
+            "<field var='xdd session' type='hidden'><value>325ED0F3</value></field>"
+            "<field var='OutputPercent' type='text-single'><value>10</value></field></x></set>"
+        )
+    )
     assert form_set.form_values == {"OutputPercent": "10"}
 
 
@@ -343,27 +372,32 @@ def test_legacy_form_groups(label, group):
     params = [ControlParameter("A", T.INT, 1, label=label, group=group, min=0, max=9, step=3)]
     form = lc.build_control_form(params, title="Dimmer")
     assert (form.find(".//{urn:xmpp:iot:control}parameterGroup") is not None) == bool(group)
-    assert lc.parse_control_form(wire(form)).parameters == tuple(params)
+    assert control_form.parse_control_form(wire(form)).parameters == tuple(params)
 
 
 def test_response_and_get_form_round_trips():
-    resp = lc.parse_set_response(wire(lc.build_set_response(nodes=[NodeRef("n", "s", "c")],
-                                                            parameters=["a"], response_code=None)))
+    resp = lc.parse_set_response(
+        wire(lc.build_set_response(nodes=[NodeRef("n", "s", "c")], parameters=["a"], response_code=None))
+    )
     assert (resp.nodes, resp.parameters, resp.response_code) == ((NodeRef("n", "s", "c"),), ("a",), "")
-    assert lc.parse_get_form(wire(lc.build_get_form(nodes=[NodeRef("x")], user_token="u"))) == (
-        NodeRef("x"),)
+    request = lc.parse_get_form(wire(lc.build_get_form(nodes=[NodeRef("x")], user_token="u")))
+    assert (request.nodes, request.user_token, request.namespace) == ((NodeRef("x"),), "u", lc.NAMESPACE)
 
 
 # --- hostile input -------------------------------------------------------------------------------
 
 
 def test_legacy_hostile_input():
-    many = "".join(f"<boolean name='p{i}' value='true'/>" for i in range(lc.MAX_PARAMETERS + 1))
+    many = "".join(f"<boolean name='p{i}' value='true'/>" for i in range(control.MAX_PARAMETERS + 1))
     with pytest.raises(ProtocolError, match="at most 256"):
         lc.parse_set(ET.fromstring(f"<set xmlns='{NS}'>{many}</set>"))
-    for bad in ["<enum name='a' value='b'/>", "<foo/>", "<b n='a' v='true'/>",
-                "<boolean name='a' value='true'>" + "<q>" * 30 + "</q>" * 30 + "</boolean>",
-                "<node/>"]:
+    for bad in [
+        "<enum name='a' value='b'/>",
+        "<foo/>",
+        "<b n='a' v='true'/>",
+        "<boolean name='a' value='true'>" + "<q>" * 30 + "</q>" * 30 + "</boolean>",
+        "<node/>",
+    ]:
         with pytest.raises(ProtocolError):
             lc.parse_set(ET.fromstring(f"<set xmlns='{NS}'>{bad}</set>"))
     with pytest.raises(ProtocolError):
@@ -374,6 +408,43 @@ def test_legacy_hostile_input():
         lc.parse_set(ET.fromstring(f"<set xmlns='{NS}'><int name='Level'/></set>"))
     assert info.value.parameter == "Level"
     assert info.value.details[0].tag == f"{{{NS}}}paramError"
+
+
+def _plugin_error(response: str) -> str:
+    """An iq error holding only the plugin's ``<setResponse/>`` shape."""
+    return f"<iq xmlns='jabber:client' type='error'>{response}</iq>"
+
+
+@pytest.mark.parametrize(
+    "parse, template, limit",
+    [
+        (lc.parse_set, f"<set xmlns='{NS}'><boolean name='{{x}}' value='true'/></set>", control.MAX_NAME_LENGTH),
+        (lc.parse_set, f"<set xmlns='{NS}'><node nodeId='{{x}}'/></set>", control.MAX_NAME_LENGTH),
+        (lc.parse_set, f"<set xmlns='{NS}'><node nodeId='n' cacheType='{{x}}'/></set>", control.MAX_NAME_LENGTH),
+        (lc.parse_set, f"<set xmlns='{NS}' serviceToken='{{x}}'/>", control.MAX_TOKEN_LENGTH),
+        (
+            lc.parse_set_response,
+            f"<setResponse xmlns='{NS}'><parameter name='{{x}}'/></setResponse>",
+            control.MAX_NAME_LENGTH,
+        ),
+        (lc.parse_set_response, f"<setResponse xmlns='{NS}' responseCode='{{x}}'/>", control.MAX_NAME_LENGTH),
+        (
+            lc.parse_get_form,
+            f"<getForm xmlns='{NS}'><node nodeId='n' sourceId='{{x}}'/></getForm>",
+            control.MAX_NAME_LENGTH,
+        ),
+        (lc.parse_get_form, f"<getForm xmlns='{NS}' userToken='{{x}}'/>", control.MAX_TOKEN_LENGTH),
+        (
+            lc.parse_error,
+            _plugin_error(
+                f"<setResponse xmlns='{NS}' responseCode='NotFound'><error var='{{x}}'>why</error></setResponse>"
+            ),
+            control.MAX_NAME_LENGTH,
+        ),
+    ],
+)
+def test_legacy_names_ids_and_tokens_beyond_their_limit_are_refused(parse, template, limit):
+    assert_attribute_limit(parse, template, limit)
 
 
 def test_the_default_error_slixmpp_inserts_does_not_hide_the_devices_answer():

@@ -12,22 +12,23 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
+import slixmpp.plugins.xep_0323.stanza  # noqa: F401  (registers the plugin's stanza classes)
 from hypothesis import given
 from hypothesis import strategies as st
+from slixmpp import Iq, Message
+from slixmpp.plugins.xep_0323.device import Device
+from slixmpp.test import SlixTest
 
 from xiotlab.errors import ProtocolError
 from xiotlab.protocol import legacy_sensordata as L
 from xiotlab.protocol import sensordata as sd
+from xiotlab.protocol.elements import MAX_NAME_LENGTH, MAX_TOKEN_LENGTH
 from xiotlab.protocol.namespaces import LEGACY_SENSOR_DATA as NS
 from xiotlab.protocol.values import UTC, Category, Duration, Field, NodeRef, QoS, ReadoutError, ValueType
 
 from . import strategies as S
+from .limits import assert_attribute_limit
 from .test_sensordata import wire
-
-from slixmpp import Iq, Message  # noqa: E402
-import slixmpp.plugins.xep_0323.stanza  # noqa: E402,F401  (registers the plugin's stanza classes)
-from slixmpp.plugins.xep_0323.device import Device  # noqa: E402
-from slixmpp.test import SlixTest  # noqa: E402
 
 STAMP = dt.datetime(2013, 3, 7, 16, 24, 30, tzinfo=UTC)
 
@@ -41,7 +42,9 @@ def payload(stanza) -> ET.Element:
 def stanza(kind, element: ET.Element):
     """A slixmpp stanza (Message or Iq) carrying our element, read as slixmpp reads what arrives."""
     wrapper = "message" if kind is Message else "iq"
-    return kind(xml=ET.fromstring(f"<{wrapper} xmlns='jabber:client'>{ET.tostring(element, encoding='unicode')}</{wrapper}>"))
+    return kind(
+        xml=ET.fromstring(f"<{wrapper} xmlns='jabber:client'>{ET.tostring(element, encoding='unicode')}</{wrapper}>")
+    )
 
 
 def local_naive(value: dt.datetime) -> str:
@@ -59,18 +62,30 @@ def test_we_read_the_plugins_request():
     iq["req"].add_node("Device02")
     iq["req"].add_field("Temperature")
     iq["req"].add_field("Pressure")
-    iq["req"]._set_flags({
-        "momentary": "true", "historicalDay": "true", "from": "2013-03-07T16:24:30", "to": "2013-03-08T00:00:00",
-        "when": "2013-03-09T00:00:00", "serviceToken": "st1", "deviceToken": "dt1", "userToken": "ut1",
-    })
+    iq["req"]._set_flags(
+        {
+            "momentary": "true",
+            "historicalDay": "true",
+            "from": "2013-03-07T16:24:30",
+            "to": "2013-03-08T00:00:00",
+            "when": "2013-03-09T00:00:00",
+            "serviceToken": "st1",
+            "deviceToken": "dt1",
+            "userToken": "ut1",
+        }
+    )
     request = L.parse(payload(iq))
     assert request == sd.ReadoutRequest(
-        "12", Category.MOMENTARY | Category.HISTORICAL, fields=("Temperature", "Pressure"),
+        "12",
+        Category.MOMENTARY | Category.HISTORICAL,
+        fields=("Temperature", "Pressure"),
         nodes=(NodeRef("Device01", "Source1", "Cache1"), NodeRef("Device02")),
         from_time=dt.datetime(2013, 3, 7, 16, 24, 30).astimezone(UTC),  # zone-less legacy times are local
         to_time=dt.datetime(2013, 3, 8).astimezone(UTC),
         when=dt.datetime(2013, 3, 9).astimezone(UTC),
-        service_token="st1", device_token="dt1", user_token="ut1",
+        service_token="st1",
+        device_token="dt1",
+        user_token="ut1",
     )
     assert request.namespace == NS
 
@@ -80,8 +95,13 @@ def test_we_read_every_field_type_the_plugin_writes():
     msg["fields"]["seqnr"] = "3"
     node = msg["fields"].add_node("Device01", sourceId="S")
     ts = node.add_timestamp("2013-03-07T16:24:30")
-    ts.add_data(typename="numeric", name="Temperature", value="-12.42", unit="K",
-                flags={"momentary": "true", "automaticReadout": "true", "historicalHour": "true"})
+    ts.add_data(
+        typename="numeric",
+        name="Temperature",
+        value="-12.42",
+        unit="K",
+        flags={"momentary": "true", "automaticReadout": "true", "historicalHour": "true"},
+    )
     ts.add_data(typename="string", name="SN", value="A1", flags={"identity": "true"})
     ts.add_data(typename="boolean", name="Ok", value="true", flags={"status": "true", "warning": "true"})
     ts.add_data(typename="dateTime", name="Since", value="2013-03-01T00:00:00Z")
@@ -91,15 +111,26 @@ def test_we_read_every_field_type_the_plugin_writes():
     response = L.parse(payload(msg))
     local_stamp = dt.datetime(2013, 3, 7, 16, 24, 30).astimezone(UTC)
     common = {"timestamp": local_stamp, "node": NodeRef("Device01", "S")}
-    assert response == sd.ReadoutResponse("3", (
-        Field("Temperature", -12.42, unit="K", decimals=2, qos=QoS.AUTOMATIC_READOUT,
-              categories=Category.MOMENTARY | Category.HISTORICAL, **common),
-        Field("SN", "A1", categories=Category.IDENTITY, **common),
-        Field("Ok", True, categories=Category.STATUS, qos=QoS.WARNING, **common),
-        Field("Since", dt.datetime(2013, 3, 1, tzinfo=UTC), **common),
-        Field("Up", Duration(days=1, hours=2), **common),
-        Field("Mode", "Auto", enum_type="Modes", qos=QoS.SIGNED, **common),
-    ), more=False)
+    assert response == sd.ReadoutResponse(
+        "3",
+        (
+            Field(
+                "Temperature",
+                -12.42,
+                unit="K",
+                decimals=2,
+                qos=QoS.AUTOMATIC_READOUT,
+                categories=Category.MOMENTARY | Category.HISTORICAL,
+                **common,
+            ),
+            Field("SN", "A1", categories=Category.IDENTITY, **common),
+            Field("Ok", True, categories=Category.STATUS, qos=QoS.WARNING, **common),
+            Field("Since", dt.datetime(2013, 3, 1, tzinfo=UTC), **common),
+            Field("Up", Duration(days=1, hours=2), **common),
+            Field("Mode", "Auto", enum_type="Modes", qos=QoS.SIGNED, **common),
+        ),
+        more=False,
+    )
 
 
 def test_a_fields_message_without_done_promises_more():
@@ -131,7 +162,7 @@ def test_we_read_the_plugins_failure_accept_start_reject_cancel():
     msg["failure"]["error"]["timestamp"] = "2013-03-07T16:24:30"
     msg["failure"]["done"] = "true"
     assert L.parse(payload(msg)) == sd.ReadoutResponse(
-        "4", errors=(ReadoutError("Timeout", dt.datetime(2013, 3, 7, 16, 24, 30).astimezone(UTC), NodeRef("Device01")),),
+        "4", errors=(ReadoutError("Timeout", dt.datetime(2013, 3, 7, 16, 24, 30).astimezone(UTC), NodeRef("Device01")),)
     )
 
     iq = Iq()
@@ -158,8 +189,12 @@ def test_we_read_the_plugins_failure_accept_start_reject_cancel():
 
 def test_the_plugin_reads_our_request():
     request = sd.ReadoutRequest(
-        "5", Category.MOMENTARY | Category.HISTORICAL, fields=("Temperature",),
-        nodes=(NodeRef("Device01", "S", "C"),), from_time=STAMP, when=STAMP + dt.timedelta(hours=1),
+        "5",
+        Category.MOMENTARY | Category.HISTORICAL,
+        fields=("Temperature",),
+        nodes=(NodeRef("Device01", "S", "C"),),
+        from_time=STAMP,
+        when=STAMP + dt.timedelta(hours=1),
         user_token="ut",
     )
     req = stanza(Iq, L.build_request(request))["req"]
@@ -167,8 +202,11 @@ def test_the_plugin_reads_our_request():
     assert [(n["nodeId"], n["sourceId"], n["cacheType"]) for n in req["nodes"]] == [("Device01", "S", "C")]
     assert [f["name"] for f in req["fields"]] == ["Temperature"]
     assert req._get_flags() == {
-        "momentary": "true", "historical": "true", "from": local_naive(STAMP),
-        "when": local_naive(STAMP + dt.timedelta(hours=1)), "userToken": "ut",
+        "momentary": "true",
+        "historical": "true",
+        "from": local_naive(STAMP),
+        "when": local_naive(STAMP + dt.timedelta(hours=1)),
+        "userToken": "ut",
     }
     # The plugin's device side parses these with exactly this format, or rejects the request.
     dt.datetime.strptime(req["when"], "%Y-%m-%dT%H:%M:%S")
@@ -196,8 +234,18 @@ def plugin_view(element: ET.Element):
     for node in fields["nodes"]:
         for ts in node["timestamps"]:
             for d in ts["datas"]:
-                seen.append((node["nodeId"], ts["value"], d["name"], d._get_typename(), d["value"],
-                             d["unit"], d["dataType"], d._get_flags()))
+                seen.append(
+                    (
+                        node["nodeId"],
+                        ts["value"],
+                        d["name"],
+                        d._get_typename(),
+                        d["value"],
+                        d["unit"],
+                        d["dataType"],
+                        d._get_flags(),
+                    )
+                )
     return seen, fields["done"]
 
 
@@ -205,7 +253,16 @@ def test_the_plugin_keeps_every_field_we_send_by_default():
     seen, done = plugin_view(L.build_fields(8, ONE_OF_EACH))
     assert done == "true"
     assert seen == [
-        ("", "2013-03-07T16:24:30Z", "q", "numeric", "21.50", "°C", "", {"momentary": "true", "automaticReadout": "true"}),
+        (
+            "",
+            "2013-03-07T16:24:30Z",
+            "q",
+            "numeric",
+            "21.50",
+            "°C",
+            "",
+            {"momentary": "true", "automaticReadout": "true"},
+        ),
         ("", "2013-03-07T16:24:30Z", "b", "boolean", "true", "", "", {"status": "true"}),
         ("", "2013-03-07T16:24:30Z", "i", "numeric", "-7", "", "", {}),
         ("", "2013-03-07T16:24:30Z", "l", "numeric", "1099511627776", "", "", {}),
@@ -249,8 +306,12 @@ def test_the_plugin_reads_our_failure_and_acknowledgements():
 
 # --- our own round trip ------------------------------------------------------------------------------
 
-DOWNGRADED = {ValueType.INTEGER: ValueType.QUANTITY, ValueType.LONG: ValueType.QUANTITY,
-              ValueType.DATE: ValueType.STRING, ValueType.TIME: ValueType.STRING}
+DOWNGRADED = {
+    ValueType.INTEGER: ValueType.QUANTITY,
+    ValueType.LONG: ValueType.QUANTITY,
+    ValueType.DATE: ValueType.STRING,
+    ValueType.TIME: ValueType.STRING,
+}
 
 
 @pytest.mark.parametrize("vtype", list(ValueType))
@@ -266,9 +327,7 @@ def test_every_value_type_round_trips(vtype, xep_types, data):
         # Same lexical value, under the type the plugin keeps.
         assert parsed.lexical_value.lower() == field.lexical_value.lower() or parsed.type is ValueType.QUANTITY
         assert parsed.type is DOWNGRADED[vtype]
-        expected = dataclasses.replace(
-            field, type=parsed.type, value=parsed.value, decimals=parsed.decimals
-        )
+        expected = dataclasses.replace(field, type=parsed.type, value=parsed.value, decimals=parsed.decimals)
     assert S.same_field(parsed, expected)
 
 
@@ -280,8 +339,15 @@ def test_failures_round_trip(errors, done):
 
 def test_requests_round_trip_to_the_second():
     request = sd.ReadoutRequest(
-        "77", Category.PEAK | Category.HISTORICAL, fields=("a", "b"), nodes=(NodeRef("n", None, "c"),),
-        from_time=STAMP, to_time=STAMP, when=STAMP, service_token="s", device_token="d",
+        "77",
+        Category.PEAK | Category.HISTORICAL,
+        fields=("a", "b"),
+        nodes=(NodeRef("n", None, "c"),),
+        from_time=STAMP,
+        to_time=STAMP,
+        when=STAMP,
+        service_token="s",
+        device_token="d",
     )
     assert L.parse_request(wire(L.build_request(request))) == request
     assert L.parse(wire(L.build_request(sd.ReadoutRequest("1")))).categories == Category.ALL
@@ -303,13 +369,23 @@ def test_malformed_string_ids_are_dropped_not_fatal():
 
 
 def test_unreadable_failure_timestamps_become_the_time_of_receipt():
-    element = ET.fromstring(f"<failure xmlns='{NS}' seqnr='1'><error nodeId='n' timestamp='now-ish'>x</error></failure>")
+    element = ET.fromstring(
+        f"<failure xmlns='{NS}' seqnr='1'><error nodeId='n' timestamp='now-ish'>x</error></failure>"
+    )
     before = dt.datetime.now(UTC)
     [error] = L.parse_failure(element).errors
     assert before <= error.timestamp <= dt.datetime.now(UTC)
 
 
 # --- hostile input -------------------------------------------------------------------------------------
+
+
+def _in_timestamp(fields: str) -> str:
+    """A ``<fields/>`` answer holding ``fields`` in one node's timestamp."""
+    return (
+        f"<fields xmlns='{NS}' seqnr='1'><node nodeId='n'><timestamp value='2013-03-07T16:24:30'>"
+        f"{fields}</timestamp></node></fields>"
+    )
 
 
 @pytest.mark.parametrize(
@@ -321,14 +397,13 @@ def test_unreadable_failure_timestamps_become_the_time_of_receipt():
         (f"<req xmlns='{NS}' seqnr='1'>" + "<field name='f'/>" * 1001 + "</req>", "more than 1000 field names"),
         (f"<req xmlns='{NS}' seqnr='1'><node/></req>", "lacks the required attribute 'nodeId'"),
         (f"<req xmlns='{NS}' seqnr='1' when='soon'/>", "attribute 'when'"),
-        (f"<fields xmlns='{NS}' seqnr='1'><node nodeId='n'><timestamp value='x'/></node></fields>",
-         "attribute 'value' of <timestamp>"),
-        (f"<fields xmlns='{NS}' seqnr='1'><node nodeId='n'><timestamp value='2013-03-07T16:24:30'>"
-         "<int name='i' value='1.5'/></timestamp></node></fields>", "attribute 'value' of <int>"),
-        (f"<fields xmlns='{NS}' seqnr='1'><node nodeId='n'><timestamp value='2013-03-07T16:24:30'>"
-         "<boolean value='true'/></timestamp></node></fields>", "lacks the required attribute 'name'"),
-        (f"<fields xmlns='{NS}' seqnr='1'><node nodeId='n'><timestamp value='2013-03-07T16:24:30'>"
-         + "<boolean name='b' value='1'/>" * 10001 + "</timestamp></node></fields>", "more than 10000 fields"),
+        (
+            f"<fields xmlns='{NS}' seqnr='1'><node nodeId='n'><timestamp value='x'/></node></fields>",
+            "attribute 'value' of <timestamp>",
+        ),
+        (_in_timestamp("<int name='i' value='1.5'/>"), "attribute 'value' of <int>"),
+        (_in_timestamp("<boolean value='true'/>"), "lacks the required attribute 'name'"),
+        (_in_timestamp("<boolean name='b' value='1'/>" * 10001), "more than 10000 fields"),
         (f"<fields xmlns='{NS}' seqnr='1' done='finished'/>", "attribute 'done'"),
         ("<fields xmlns='urn:nfi:iot:sd:1.0' seqnr='1'/>", "expected <req>"),
     ],
@@ -337,6 +412,18 @@ def test_hostile_legacy_input_raises_protocol_error(xml, message):
     with pytest.raises(ProtocolError) as caught:
         L.parse(ET.fromstring(xml))
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "template, limit",
+    [
+        (f"<req xmlns='{NS}' seqnr='1'><node nodeId='{{x}}'/></req>", MAX_NAME_LENGTH),
+        (f"<req xmlns='{NS}' seqnr='1'><node nodeId='n' sourceId='{{x}}'/></req>", MAX_NAME_LENGTH),
+        (f"<req xmlns='{NS}' seqnr='1' userToken='{{x}}'/>", MAX_TOKEN_LENGTH),
+    ],
+)
+def test_legacy_node_ids_and_tokens_beyond_their_limit_are_refused(template, limit):
+    assert_attribute_limit(L.parse_request, template, limit)
 
 
 def test_unknown_legacy_elements_are_ignored():
@@ -386,8 +473,10 @@ class TestAgainstTheRunningPlugin(SlixTest):
 
     def ask(self, request: sd.ReadoutRequest, iq_type: str = "get", payload=None):
         element = payload if payload is not None else L.build_request(request)
-        self.recv(f"<iq type='{iq_type}' from='owner@localhost/lab' to='tester@localhost/resource' id='q1'>"
-                  f"{ET.tostring(element, encoding='unicode')}</iq>")
+        self.recv(
+            f"<iq type='{iq_type}' from='owner@localhost/lab' to='tester@localhost/resource' id='q1'>"
+            f"{ET.tostring(element, encoding='unicode')}</iq>"
+        )
 
     def test_its_device_answers_our_request(self):
         self.register_device()
@@ -396,12 +485,29 @@ class TestAgainstTheRunningPlugin(SlixTest):
         assert iq_type == "result" and L.parse(accepted) == sd.Accepted("1")
         response = L.parse(fields)
         stamp = dt.datetime(2013, 3, 7, 16, 24, 30).astimezone(UTC)
-        assert response == sd.ReadoutResponse("1", (
-            Field("Temperature", 23.4, unit="C", decimals=1, categories=Category.MOMENTARY,
-                  qos=QoS.AUTOMATIC_READOUT, timestamp=stamp, node=NodeRef("Device22")),
-            Field("Mode", "Auto", enum_type="Modes", categories=Category.MOMENTARY, timestamp=stamp,
-                  node=NodeRef("Device22")),
-        ))
+        assert response == sd.ReadoutResponse(
+            "1",
+            (
+                Field(
+                    "Temperature",
+                    23.4,
+                    unit="C",
+                    decimals=1,
+                    categories=Category.MOMENTARY,
+                    qos=QoS.AUTOMATIC_READOUT,
+                    timestamp=stamp,
+                    node=NodeRef("Device22"),
+                ),
+                Field(
+                    "Mode",
+                    "Auto",
+                    enum_type="Modes",
+                    categories=Category.MOMENTARY,
+                    timestamp=stamp,
+                    node=NodeRef("Device22"),
+                ),
+            ),
+        )
 
     def test_its_device_rejects_an_unknown_field(self):
         self.register_device()
@@ -422,39 +528,65 @@ class TestAgainstTheRunningPlugin(SlixTest):
     def test_its_client_takes_our_answers(self):
         calls = []
         seqnr = self.plugin.request_data(
-            "tester@localhost/resource", "device@localhost/thing", lambda **kw: calls.append(kw),
-            nodeIds=["Device22"], fields=["Temperature"], flags={"momentary": "true"},
+            "tester@localhost/resource",
+            "device@localhost/thing",
+            lambda **kw: calls.append(kw),
+            nodeIds=["Device22"],
+            fields=["Temperature"],
+            flags={"momentary": "true"},
         )
         [(iq_type, [req])] = self.sent()
         request = L.parse(req)
         assert (iq_type, request.id, request.fields, request.categories) == (
-            "get", seqnr, ("Temperature",), Category.MOMENTARY)
+            "get",
+            seqnr,
+            ("Temperature",),
+            Category.MOMENTARY,
+        )
         assert request.nodes == (NodeRef("Device22"),)
 
         def answer(kind, element, extra=""):
             wrapper = "iq type='result' id='x'" if kind == "iq" else "message"
-            self.recv(f"<{wrapper} from='device@localhost/thing' to='tester@localhost/resource' {extra}>"
-                      f"{ET.tostring(element, encoding='unicode')}</{kind}>")
+            self.recv(
+                f"<{wrapper} from='device@localhost/thing' to='tester@localhost/resource' {extra}>"
+                f"{ET.tostring(element, encoding='unicode')}</{kind}>"
+            )
 
         answer("iq", L.build_accepted(request.id))
-        fields = [Field("Temperature", 23.5, unit="C", decimals=1, timestamp=STAMP, node=NodeRef("Device22"),
-                        categories=Category.MOMENTARY),
-                  Field("Count", 3, timestamp=STAMP, node=NodeRef("Device22"))]
+        fields = [
+            Field(
+                "Temperature",
+                23.5,
+                unit="C",
+                decimals=1,
+                timestamp=STAMP,
+                node=NodeRef("Device22"),
+                categories=Category.MOMENTARY,
+            ),
+            Field("Count", 3, timestamp=STAMP, node=NodeRef("Device22")),
+        ]
         answer("message", L.build_fields(request.id, fields, done=True))
         self.wait_()
         assert [c["result"] for c in calls] == ["accepted", "fields", "done"]
         reported = calls[1]
         assert (reported["nodeId"], reported["timestamp"]) == ("Device22", "2013-03-07T16:24:30Z")
         assert [(f["name"], f["typename"], f["value"]) for f in reported["fields"]] == [
-            ("Temperature", "numeric", "23.5"), ("Count", "numeric", "3")]
+            ("Temperature", "numeric", "23.5"),
+            ("Count", "numeric", "3"),
+        ]
 
     def test_its_client_takes_our_failure(self):
         calls = []
-        seqnr = self.plugin.request_data("tester@localhost/resource", "device@localhost/thing",
-                                         lambda **kw: calls.append(kw))
+        seqnr = self.plugin.request_data(
+            "tester@localhost/resource", "device@localhost/thing", lambda **kw: calls.append(kw)
+        )
         self.sent()
-        self.recv("<message from='device@localhost/thing' to='tester@localhost/resource'>"
-                  + ET.tostring(L.build_failure(seqnr, [ReadoutError("Sensor broken", STAMP, NodeRef("D"))]),
-                                encoding="unicode") + "</message>")
+        self.recv(
+            "<message from='device@localhost/thing' to='tester@localhost/resource'>"
+            + ET.tostring(
+                L.build_failure(seqnr, [ReadoutError("Sensor broken", STAMP, NodeRef("D"))]), encoding="unicode"
+            )
+            + "</message>"
+        )
         self.wait_()
         assert [(c["result"], c["nodeId"], c["error_msg"]) for c in calls] == [("failure", "D", "Sensor broken")]

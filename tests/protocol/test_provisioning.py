@@ -34,9 +34,7 @@ def test_built_elements_validate(nfi_schema):
 
 
 def test_range_defaults_to_caller():
-    element = ET.fromstring(
-        f"<isFriendRule xmlns='{p.NS}' jid='a@b' remoteJid='c@d' key='k' result='1'/>"
-    )
+    element = ET.fromstring(f"<isFriendRule xmlns='{p.NS}' jid='a@b' remoteJid='c@d' key='k' result='1'/>")
     assert p.parse_is_friend_rule(element) == p.IsFriendRule("a@b", "c@d", "k", True, p.RuleRange.CALLER)
 
 

@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 
 from xiotlab.errors import ProtocolError
 from xiotlab.protocol import sensordata as sd
+from xiotlab.protocol.elements import MAX_NAME_LENGTH, MAX_TOKEN_LENGTH
 from xiotlab.protocol.namespaces import SENSOR_DATA
 from xiotlab.protocol.values import UTC, Category, Field, NodeRef, QoS, ReadoutError, ValueType
 
 from . import strategies as S
+from .limits import assert_attribute_limit
 from .schema import assert_valid
 
 NS = SENSOR_DATA
@@ -52,7 +54,7 @@ def grouped(items):
 
 def assert_same_fields(parsed, original):
     assert len(parsed) == len(original)
-    for got, sent in zip(parsed, original):
+    for got, sent in zip(parsed, original, strict=True):
         expected = S.expected_after_round_trip(sent, got.decimals)
         assert S.same_field(got, expected), (got, expected)
 
@@ -72,12 +74,7 @@ def test_every_value_type_round_trips_through_build_and_parse(vtype, data):
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(S.fields(node=st.none()), max_size=8),
-    st.lists(S.errors, max_size=3),
-    st.booleans(),
-    any_namespace,
-)
+@given(st.lists(S.fields(node=st.none()), max_size=8), st.lists(S.errors, max_size=3), st.booleans(), any_namespace)
 def test_responses_round_trip(fields, errors, more, ns):
     element = wire(sd.build_response("r-1", fields, errors, more=more, ns=ns))
     response = sd.parse_response(element)
@@ -169,8 +166,12 @@ def test_requests_validate(nfi_schema, request):
 
 def test_acknowledgements_validate(nfi_schema):
     for element in (
-        sd.build_accepted("1"), sd.build_accepted("1", queued=True), sd.build_started("1"),
-        sd.build_done("1"), sd.build_cancel("1"), sd.build_response("1"),
+        sd.build_accepted("1"),
+        sd.build_accepted("1", queued=True),
+        sd.build_started("1"),
+        sd.build_done("1"),
+        sd.build_cancel("1"),
+        sd.build_response("1"),
         sd.build_response("1", errors=[ReadoutError("timeout", STAMP)]),
     ):
         assert_valid(nfi_schema, element)
@@ -219,8 +220,15 @@ SPEC_RESP = """<iq type='result' from='device@example.org/abcd' to='client@examp
 </iq>"""
 
 EXPECTED_SPEC_FIELDS = [
-    Field("Temperature", 12.3, unit="°C", decimals=1, timestamp=STAMP,
-          categories=Category.MOMENTARY, qos=QoS.AUTOMATIC_READOUT),
+    Field(
+        "Temperature",
+        12.3,
+        unit="°C",
+        decimals=1,
+        timestamp=STAMP,
+        categories=Category.MOMENTARY,
+        qos=QoS.AUTOMATIC_READOUT,
+    ),
     Field("SN", "12345678", timestamp=STAMP, categories=Category.IDENTITY, qos=QoS.AUTOMATIC_READOUT),
 ]
 
@@ -258,7 +266,7 @@ def _strip_whitespace(element):
 
 def test_includes_filters_by_name_time_node_and_category():
     request = sd.ReadoutRequest(
-        "1", Category.MOMENTARY, fields=("T",), from_time=STAMP, to_time=STAMP + dt.timedelta(hours=1),
+        "1", Category.MOMENTARY, fields=("T",), from_time=STAMP, to_time=STAMP + dt.timedelta(hours=1)
     )
     field = Field("T", 1.0, timestamp=STAMP, categories=Category.MOMENTARY)
     assert request.includes(field)
@@ -298,7 +306,7 @@ def test_plain_and_node_fields_cannot_share_a_response():
 
 
 def test_builders_refuse_unknown_namespaces_and_bad_ids():
-    with pytest.raises(ValueError, match="urn:nfi:iot:sd:1.0"):
+    with pytest.raises(ValueError, match=r"urn:nfi:iot:sd:1\.0"):
         sd.build_done("1", ns="urn:xmpp:iot:sensordata")
     with pytest.raises(ValueError, match="U\\+0001"):
         sd.build_done("\x01")
@@ -320,26 +328,51 @@ def hostile(xml: str):
     [
         (sd.parse_request, f"<req xmlns='{NS}' id='1'>" + "<f n='x'/>" * 1001 + "</req>", "more than 1000 field names"),
         (sd.parse_request, f"<req xmlns='{NS}' id='1'>" + "<nd id='x'/>" * 1001 + "</req>", "more than 1000 node"),
-        (sd.parse_response, f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'>" + "<b n='x' v='1'/>" * 10001
-         + "</ts></resp>", "more than 10000 fields and errors"),
+        (
+            sd.parse_response,
+            f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'>" + "<b n='x' v='1'/>" * 10001 + "</ts></resp>",
+            "more than 10000 fields and errors",
+        ),
         (sd.parse_request, f"<req xmlns='{NS}'/>", "lacks the required attribute 'id'"),
         (sd.parse_request, f"<req xmlns='{NS}' id='1' from='yesterday'/>", "attribute 'from' of <req id='1'>"),
         (sd.parse_request, f"<req xmlns='{NS}' id='1' m='maybe'/>", "true, false, 1 or 0"),
         (sd.parse_request, f"<req xmlns='{NS}' id='1'><f/></req>", "<f> lacks the required attribute 'n'"),
-        (sd.parse_response, f"<resp xmlns='{NS}' id='1'><ts v='2020-02-30T00:00:00Z'/></resp>", "attribute 'v' of <ts>"),
+        (
+            sd.parse_response,
+            f"<resp xmlns='{NS}' id='1'><ts v='2020-02-30T00:00:00Z'/></resp>",
+            "attribute 'v' of <ts>",
+        ),
         (sd.parse_response, f"<resp xmlns='{NS}' id='1'><ts/></resp>", "<ts> lacks the required attribute 'v'"),
-        (sd.parse_response, f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'><q n='T' v='warm'/></ts></resp>",
-         "attribute 'v' of <q n='T'>"),
-        (sd.parse_response, f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'><i n='N' v='2147483648'/></ts></resp>",
-         "-2147483648..2147483647"),
-        (sd.parse_response, f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'><b n='B' v='on'/></ts></resp>",
-         "<b n='B'>"),
-        (sd.parse_response, f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'><s v='x'/></ts></resp>",
-         "lacks the required attribute 'n'"),
-        (sd.parse_response, f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'><dr n='D' v='1 hour'/></ts></resp>",
-         "xs:duration"),
-        (sd.parse_response, f"<resp xmlns='{NS}' id='1'><nd><ts v='2020-01-01T00:00:00Z'/></nd></resp>",
-         "<nd> lacks the required attribute 'id'"),
+        (
+            sd.parse_response,
+            f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'><q n='T' v='warm'/></ts></resp>",
+            "attribute 'v' of <q n='T'>",
+        ),
+        (
+            sd.parse_response,
+            f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'><i n='N' v='2147483648'/></ts></resp>",
+            "-2147483648..2147483647",
+        ),
+        (
+            sd.parse_response,
+            f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'><b n='B' v='on'/></ts></resp>",
+            "<b n='B'>",
+        ),
+        (
+            sd.parse_response,
+            f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'><s v='x'/></ts></resp>",
+            "lacks the required attribute 'n'",
+        ),
+        (
+            sd.parse_response,
+            f"<resp xmlns='{NS}' id='1'><ts v='2020-01-01T00:00:00Z'><dr n='D' v='1 hour'/></ts></resp>",
+            "xs:duration",
+        ),
+        (
+            sd.parse_response,
+            f"<resp xmlns='{NS}' id='1'><nd><ts v='2020-01-01T00:00:00Z'/></nd></resp>",
+            "<nd> lacks the required attribute 'id'",
+        ),
         (sd.parse_response, f"<resp xmlns='{NS}' id='1' more='perhaps'/>", "attribute 'more'"),
         (sd.parse_response, "<resp xmlns='urn:example' id='1'/>", "in namespace 'urn:example'"),
         (sd.parse_response, "<resp id='1'/>", "without namespace"),
@@ -358,6 +391,19 @@ def test_the_limits_are_not_off_by_one():
     assert len(request.fields) == 1000
 
 
+@pytest.mark.parametrize(
+    "template, limit",
+    [
+        (f"<req xmlns='{NS}' id='{{x}}'/>", MAX_NAME_LENGTH),
+        (f"<req xmlns='{NS}' id='1'><nd id='{{x}}'/></req>", MAX_NAME_LENGTH),
+        (f"<req xmlns='{NS}' id='1' dt='{{x}}'/>", MAX_TOKEN_LENGTH),
+    ],
+)
+def test_request_ids_node_ids_and_tokens_beyond_their_limit_are_refused(template, limit):
+    # The answers echo the request id: a hostile one must not make them exceed the server's stanza limit.
+    assert_attribute_limit(sd.parse_request, template, limit)
+
+
 def test_unknown_elements_attributes_and_comments_are_ignored():
     xml = f"""<resp xmlns='{NS}' id='1' extra='x'><!-- a comment -->
       <novel/><ts v='2020-01-01T00:00:00Z' other='y'>
@@ -373,15 +419,17 @@ def test_unknown_elements_attributes_and_comments_are_ignored():
 def test_deep_nesting_is_not_walked():
     depth = 100_000
     junk = "<a>" * depth + "</a>" * depth
-    xml = (f"<resp xmlns='{NS}' id='1'>{junk}<ts v='2020-01-01T00:00:00Z'>"
-           f"<b n='ok' v='true'>{junk}</b><err>bad{junk}</err></ts></resp>")
+    xml = (
+        f"<resp xmlns='{NS}' id='1'>{junk}<ts v='2020-01-01T00:00:00Z'>"
+        f"<b n='ok' v='true'>{junk}</b><err>bad{junk}</err></ts></resp>"
+    )
     response = sd.parse_response(hostile(xml))
     assert [f.value for f in response.fields] == [True]
     assert [e.message for e in response.errors] == ["bad"]
 
 
 def test_parsers_refuse_what_is_not_an_element():
-    with pytest.raises(ProtocolError, match="reads an xml.etree.ElementTree.Element, not str"):
+    with pytest.raises(ProtocolError, match=r"reads an xml\.etree\.ElementTree\.Element, not str"):
         sd.parse_response(f"<resp xmlns='{NS}' id='1'/>")  # type: ignore[arg-type]
 
 
@@ -421,7 +469,7 @@ def test_a_bad_field_reads_the_same_inside_a_response_as_alone(field):
 @given(st.sampled_from(list(ValueType)).flatmap(lambda vtype: S.fields(vtype, node=st.none() | S.nodes)))
 def test_the_parsers_fast_field_constructor_makes_what_the_validating_one_makes(field):
     arguments = {f.name: getattr(field, f.name) for f in dataclasses.fields(Field)}
-    made = Field._from_parser(**arguments)
+    made = Field.from_parser(**arguments)
     assert made == Field(**arguments)
     assert vars(made) == vars(field) and list(vars(made)) == list(vars(field))
 
@@ -442,8 +490,18 @@ def test_the_parsers_fast_field_constructor_makes_what_the_validating_one_makes(
 )
 def test_the_fast_field_constructor_leaves_what_it_cannot_vouch_for_to_the_validating_one(change):
     arguments = dict(
-        name="T", value=1.5, type=ValueType.QUANTITY, timestamp=STAMP, unit="°C", decimals=1, enum_type=None,
-        categories=Category.MOMENTARY, qos=QoS(0), writable=False, node=None, localization_namespace=None,
+        name="T",
+        value=1.5,
+        type=ValueType.QUANTITY,
+        timestamp=STAMP,
+        unit="°C",
+        decimals=1,
+        enum_type=None,
+        categories=Category.MOMENTARY,
+        qos=QoS(0),
+        writable=False,
+        node=None,
+        localization_namespace=None,
         localization=None,
     )
     arguments.update(change)
@@ -451,15 +509,53 @@ def test_the_fast_field_constructor_leaves_what_it_cannot_vouch_for_to_the_valid
         expected = Field(**arguments)
     except (TypeError, ValueError) as exc:
         with pytest.raises(type(exc)) as caught:
-            Field._from_parser(**arguments)
+            Field.from_parser(**arguments)
         assert str(caught.value) == str(exc)
     else:
-        assert Field._from_parser(**arguments) == expected
+        assert Field.from_parser(**arguments) == expected
 
 
-vocabulary = ["req", "resp", "nd", "ts", "f", "q", "b", "i", "l", "s", "e", "d", "t", "dt", "dr", "err", "x",
-              "accepted", "started", "done", "cancel"]
-attribute_names = ["id", "n", "v", "u", "t", "m", "all", "more", "queued", "from", "to", "src", "pt", "ctr", "loc", "ar"]
+vocabulary = [
+    "req",
+    "resp",
+    "nd",
+    "ts",
+    "f",
+    "q",
+    "b",
+    "i",
+    "l",
+    "s",
+    "e",
+    "d",
+    "t",
+    "dt",
+    "dr",
+    "err",
+    "x",
+    "accepted",
+    "started",
+    "done",
+    "cancel",
+]
+attribute_names = [
+    "id",
+    "n",
+    "v",
+    "u",
+    "t",
+    "m",
+    "all",
+    "more",
+    "queued",
+    "from",
+    "to",
+    "src",
+    "pt",
+    "ctr",
+    "loc",
+    "ar",
+]
 attribute_values = st.one_of(
     st.sampled_from(["", "1", "true", "x", "2020-01-01T00:00:00Z", "PT1S", "-1e999", "NaN", "1,2|x", "2147483648"]),
     S.text,

@@ -222,7 +222,7 @@ def test_duration_seconds_are_exact_decimals():
     assert str(Duration(seconds="1.50")) == "PT1.5S"
 
 
-@given(st.timedeltas(min_value=dt.timedelta(days=-10**6), max_value=dt.timedelta(days=10**6)))
+@given(st.timedeltas(min_value=dt.timedelta(days=-(10**6)), max_value=dt.timedelta(days=10**6)))
 def test_timedeltas_convert_both_ways(delta):
     assert Duration.from_timedelta(delta).to_timedelta() == delta
 
@@ -237,7 +237,8 @@ def test_durations_with_months_refuse_a_timedelta_but_move_datetimes_on_the_cale
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"days": -1}, {"hours": 1.5}, {"seconds": -1}, {"seconds": math.inf}, {"seconds": "abc"}, {"years": True}]
+    "kwargs",
+    [{"days": -1}, {"hours": 1.5}, {"seconds": -1}, {"seconds": math.inf}, {"seconds": "abc"}, {"years": True}],
 )
 def test_duration_refuses_impossible_parts(kwargs):
     with pytest.raises((ValueError, TypeError)):
@@ -250,12 +251,25 @@ def test_duration_refuses_impossible_parts(kwargs):
 def test_category_and_qos_wire_names_are_the_specifications():
     assert [CATEGORY_ATTRIBUTES[c] for c in Category.ALL] == ["m", "p", "s", "c", "i", "h"]
     assert [QOS_ATTRIBUTES[q] for q in QoS] == [
-        "ms", "pr", "ae", "me", "mr", "ar", "of", "w", "er", "so", "iv", "eos", "pf", "ic"
+        "ms",
+        "pr",
+        "ae",
+        "me",
+        "mr",
+        "ar",
+        "of",
+        "w",
+        "er",
+        "so",
+        "iv",
+        "eos",
+        "pf",
+        "ic",
     ]
     assert Category.HISTORICAL.attribute == "h"
     assert QoS.END_OF_SERIES.attribute == "eos"
     with pytest.raises(ValueError, match="iterate"):
-        (Category.MOMENTARY | Category.PEAK).attribute
+        _ = (Category.MOMENTARY | Category.PEAK).attribute
 
 
 # --- Field -----------------------------------------------------------------------------------------
@@ -344,8 +358,14 @@ def test_field_name_must_be_xml_text():
 
 def test_field_repr_reads_like_the_reading():
     field = Field(
-        "Temperature", 12.3, unit="°C", decimals=1, timestamp=dt.datetime(2017, 9, 22, 15, 22, 33, tzinfo=UTC),
-        categories=Category.MOMENTARY, qos=QoS.AUTOMATIC_READOUT, node=NodeRef("N1"),
+        "Temperature",
+        12.3,
+        unit="°C",
+        decimals=1,
+        timestamp=dt.datetime(2017, 9, 22, 15, 22, 33, tzinfo=UTC),
+        categories=Category.MOMENTARY,
+        qos=QoS.AUTOMATIC_READOUT,
+        node=NodeRef("N1"),
     )
     assert repr(field) == (
         "<Field Temperature = 12.3 °C [quantity, momentary, automatic readout, node N1, 2017-09-22T15:22:33Z]>"

@@ -57,6 +57,7 @@ class PluginPeer:
         future ``iq.send()`` returns: an error answer would be logged as "Future
         exception was never retrieved". Here each such future is retrieved.
         """
+
         def quietly():
             make_iq = self.xmpp.Iq
 
@@ -84,8 +85,13 @@ def _retrieved(future: asyncio.Future) -> asyncio.Future:
     return future
 
 
-async def connect(lab, jid_name: str, plugins: dict[str, dict], peer_class: type[PluginPeer] = PluginPeer,
-                  prepare: Callable[[slixmpp.ClientXMPP], None] | None = None) -> PluginPeer:
+async def connect(
+    lab,
+    jid_name: str,
+    plugins: dict[str, dict],
+    peer_class: type[PluginPeer] = PluginPeer,
+    prepare: Callable[[slixmpp.ClientXMPP], None] | None = None,
+) -> PluginPeer:
     """A new lab account ``jid_name`` online as a slixmpp client with ``plugins`` (name -> pconfig).
 
     ``prepare(xmpp)`` runs after the plugins are registered and before connecting
@@ -116,7 +122,7 @@ async def connect(lab, jid_name: str, plugins: dict[str, dict], peer_class: type
             await xmpp.get_roster(timeout=WAIT)
             xmpp.send_presence()
             return peer
-    except asyncio.TimeoutError:
+    except TimeoutError:
         failure = f"not online within {WAIT:g} s"
     await disconnect(xmpp)
     raise AssertionError(f"plugin peer {account.jid}: {failure}")
@@ -126,7 +132,7 @@ async def disconnect(xmpp: slixmpp.ClientXMPP) -> None:
     """Leave cleanly (or abort after a while), leaving no slixmpp task pending."""
     try:
         await asyncio.wait_for(xmpp.disconnect(wait=1.0), WAIT / 2)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         xmpp.abort()
     xmpp.cancel_connection_attempt()
     sender = xmpp._run_out_filters  # slixmpp leaves its send loop pending after a disconnect
@@ -141,8 +147,12 @@ def plugin_peers(lab, name):
     """Yields ``connect(prefix, plugins, peer_class, prepare)`` -> an online peer; all leave at the end."""
     peers: list[PluginPeer] = []
 
-    def start(prefix: str, plugins: dict[str, dict], peer_class: type[PluginPeer] = PluginPeer,
-              prepare: Callable[[slixmpp.ClientXMPP], None] | None = None) -> PluginPeer:
+    def start(
+        prefix: str,
+        plugins: dict[str, dict],
+        peer_class: type[PluginPeer] = PluginPeer,
+        prepare: Callable[[slixmpp.ClientXMPP], None] | None = None,
+    ) -> PluginPeer:
         peer = network.run(connect(lab, name(prefix), plugins, peer_class, prepare))
         peers.append(peer)
         return peer

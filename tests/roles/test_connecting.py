@@ -22,8 +22,9 @@ def test_thing_comes_online_and_goes_offline(online, name):
 def test_a_certificate_from_another_authority_is_refused(lab, name, tmp_path):
     with LabServer(tmp_path / "other") as other:
         credentials = lab.account(name("alice"))
-        owner = Owner(credentials.jid, credentials.password, host=lab.host, port=lab.port,
-                      ca_file=other.ca_file, timeout=5)
+        owner = Owner(
+            credentials.jid, credentials.password, host=lab.host, port=lab.port, ca_file=other.ca_file, timeout=5
+        )
         with pytest.raises(CertificateError, match="ca_file"):
             owner.start()
         assert not owner.online
@@ -56,8 +57,14 @@ def test_a_silent_server_times_out(lab, name):
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
-        owner = Owner(f"{name()}@{lab.domain}", "x", host="127.0.0.1", port=silent.getsockname()[1],
-                      ca_file=lab.ca_file, timeout=1)
+        owner = Owner(
+            f"{name()}@{lab.domain}",
+            "x",
+            host="127.0.0.1",
+            port=silent.getsockname()[1],
+            ca_file=lab.ca_file,
+            timeout=1,
+        )
         with pytest.raises(TimedOut, match="within 1 s"):
             owner.start()
 

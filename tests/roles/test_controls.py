@@ -10,8 +10,8 @@ import pytest
 from xiotlab import Owner, Thing
 from xiotlab.errors import Forbidden, ParameterError
 from xiotlab.protocol import control
-from xiotlab.protocol.control import ParameterType
 from xiotlab.protocol.namespaces import CONTROL_ALIASES, LEGACY_CONTROL
+from xiotlab.protocol.parameters import ParameterType
 
 from ..waiting import in_background
 
@@ -29,7 +29,8 @@ def lamp(lab, online, name):
     received = []
     thing.control("on", type=bool, value=False)(lambda v: received.append(("on", v)))
     thing.control("brightness", type=float, min=0, max=100, step=0.5, value=50.0)(
-        lambda v: received.append(("brightness", v)))
+        lambda v: received.append(("brightness", v))
+    )
     thing.control("tone", type=Tone)(lambda v: received.append(("tone", v)))
 
     @thing.control("label", type=str)
@@ -49,7 +50,12 @@ def test_the_form_describes_types_ranges_options_and_values(lamp):
     assert [p.name for p in form.parameters] == ["on", "brightness", "tone", "label"]
     brightness = form.get("brightness")
     assert (brightness.type, brightness.min, brightness.max, brightness.step, brightness.value) == (
-        ParameterType.DOUBLE, 0.0, 100.0, 0.5, 50.0)
+        ParameterType.DOUBLE,
+        0.0,
+        100.0,
+        0.5,
+        50.0,
+    )
     tone = form.get("tone")
     assert tone.type is ParameterType.ENUM and [o.value for o in tone.options] == ["WARM", "COLD"]
     assert "brightness: double 0.0..100.0 step 0.5 = 50.0" in repr(form)
@@ -61,6 +67,33 @@ def test_set_reaches_the_handlers_typed_and_in_order(lamp):
     assert received == [("on", True), ("brightness", 40.0), ("tone", Tone.COLD)]
     assert thing.controls["brightness"] == 40.0
     assert alice.control_form(thing.jid).get("on").value is True
+
+
+def test_a_mapping_reaches_parameters_named_like_the_arguments_of_set(lab, online, name):
+    alice = online(Owner, name("alice"))
+    thing = Thing(name("oven"), owner=alice.jid, lab=lab, timeout=5)
+    for parameter in ("timeout", "jid", "values"):
+        thing.control(parameter, type=int, value=0)
+    online(thing)
+    alice.befriend(thing.jid)
+    alice.set(thing.jid, {"timeout": 30, "jid": 2}, values=3, timeout=5)
+    assert thing.controls == {"timeout": 30, "jid": 2, "values": 3}
+
+
+def test_set_says_what_is_wrong_with_its_arguments(lamp):
+    alice, thing, _ = lamp
+    with pytest.raises(TypeError, match="timeout is a keyword"):
+        alice.set(thing.jid, 5)
+    with pytest.raises(ValueError, match="on: given both"):
+        alice.set(thing.jid, {"on": True}, on=False)
+
+
+def test_a_refusal_carries_its_hint_apart_from_its_text(lamp):
+    alice, thing, _ = lamp
+    with pytest.raises(ParameterError) as refused:
+        alice.set(thing.jid, dimmer=3)
+    assert refused.value.text.endswith("has no such control parameter")
+    assert refused.value.hint == "it has: on, brightness, tone, label"
 
 
 @pytest.mark.parametrize(
@@ -156,8 +189,9 @@ def test_legacy_set_from_a_stranger_is_refused_in_both_shapes(lamp, online, name
 
 def test_legacy_set_from_the_owner(lamp):
     alice, thing, received = lamp
-    answer = alice.send_iq(thing.full_jid, f"<set xmlns='{LEGACY_CONTROL}'><double name='brightness' value='12.5'/></set>",
-                           "set")
+    answer = alice.send_iq(
+        thing.full_jid, f"<set xmlns='{LEGACY_CONTROL}'><double name='brightness' value='12.5'/></set>", "set"
+    )
     assert answer.tag == f"{{{LEGACY_CONTROL}}}setResponse"
     assert received == [("brightness", 12.5)]
 
@@ -172,7 +206,7 @@ def test_bad_declarations_say_what_to_do(lab, name):
 
 def test_a_control_cannot_start_outside_its_own_limits(lab, name):
     thing = Thing(name("dimmer"), lab=lab)
-    with pytest.raises(ValueError, match="value=150.*100"):
+    with pytest.raises(ValueError, match=r"value=150.*100"):
         thing.control("brightness", type=int, min=0, max=100, value=150)
     thing.control("level", type=int, min=0, max=10, value=3, read_only=True)  # read-only still starts somewhere
     assert thing.controls["level"] == 3
@@ -183,7 +217,7 @@ def test_a_parameter_declared_after_the_owner_cached_the_form_can_be_set(online,
     thing = online(Thing, name("fan"), owner=alice.jid)
     thing.control("speed", type=int, min=0, max=3, value=0)(lambda v: None)
     alice.befriend(thing.jid)
-    alice.set(thing.jid, speed=2)                 # caches the form
+    alice.set(thing.jid, speed=2)  # caches the form
     thing.forget()
     thing.control("oscillate", type=bool, value=False)(lambda v: None)
     alice.set(thing.jid, oscillate=True)

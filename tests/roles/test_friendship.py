@@ -117,8 +117,7 @@ def test_only_the_owner_may_answer_for_a_thing(household, online, name):
 
 
 @pytest.mark.parametrize(
-    ("policy", "accepted"),
-    [("deny", False), ("accept", True), (["{bob}"], True), (["elsewhere.example"], False)],
+    ("policy", "accepted"), [("deny", False), ("accept", True), (["{bob}"], True), (["elsewhere.example"], False)]
 )
 def test_ownerless_things_follow_their_policy(online, name, policy, accepted):
     bob = online(Owner, name("bob"))
@@ -178,3 +177,13 @@ def test_a_participant_is_not_its_own_contact_even_with_a_second_connection(lab,
     assert first.jid not in first.roster
     with pytest.raises(ValueError, match="itself"):
         first.unfriend(first.jid)
+
+
+def test_an_owner_given_later_is_accepted_and_decides(online, name):
+    alice = online(Owner, name("alice"))
+    lamp = online(Thing, name("lamp"))  # born knowing nobody: by default it refuses everyone
+    with pytest.raises(Rejected):
+        alice.befriend(lamp.jid, timeout=5)
+    lamp.owner = alice.jid.split("@")[0]  # a bare name means one on the thing's domain
+    assert lamp.owner == alice.jid
+    assert alice.befriend(lamp.jid).friend

@@ -40,9 +40,9 @@ from xiotlab.errors import ParameterError, StanzaError, TimedOut
 from xiotlab.protocol import control
 from xiotlab.protocol.namespaces import LEGACY_CONTROL
 
+from ..waiting import eventually
 from . import plugin_peers
 from .plugin_peers import WAIT
-from ..waiting import eventually
 from .test_legacy_peers import disco_features
 
 pytestmark = pytest.mark.integration
@@ -101,8 +101,9 @@ def control_peer(lab, name):
                 if device is not None:
                     xmpp.plugin["xep_0325"].register_node(device.nodeId, device, commTimeout=5)
                 if advertise:  # the plugin's own registration misses the full JID (see the module notes)
-                    xmpp.add_event_handler("session_bind", lambda jid: xmpp.plugin["xep_0030"].add_feature(
-                        LEGACY_CONTROL, jid=jid))
+                    xmpp.add_event_handler(
+                        "session_bind", lambda jid: xmpp.plugin["xep_0030"].add_feature(LEGACY_CONTROL, jid=jid)
+                    )
 
             return start(prefix, PLUGINS, ControlPeer, prepare)
 
@@ -211,14 +212,14 @@ def make_lamp(lab, name, owner: str) -> tuple[Thing, list]:
     thing = Thing(name("lamp"), owner=owner, lab=lab, timeout=5)
     received: list[tuple[str, object]] = []
     thing.control("on", type=bool, value=False)(lambda v: received.append(("on", v)))
-    thing.control("brightness", type=float, min=0, max=100, value=50.0)(
-        lambda v: received.append(("brightness", v)))
+    thing.control("brightness", type=float, min=0, max=100, value=50.0)(lambda v: received.append(("brightness", v)))
     return thing, received
 
 
 def wait_friends(thing: Thing, jid: str) -> None:
-    assert eventually(lambda: thing.roster.get(jid) is not None
-                      and thing.roster[jid].subscription in ("from", "both"), WAIT), f"{jid} is no friend of {thing.jid}"
+    assert eventually(
+        lambda: thing.roster.get(jid) is not None and thing.roster[jid].subscription in ("from", "both"), WAIT
+    ), f"{jid} is no friend of {thing.jid}"
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from xiotlab.errors import StanzaError, TimedOut
 from xiotlab.protocol.namespaces import LEGACY_SENSOR_DATA, SENSOR_DATA
 from xiotlab.protocol.values import Category, NodeRef, ValueType
 
+from ..waiting import eventually
 from . import plugin_peers
 from .plugin_peers import WAIT
-from ..waiting import eventually
 
 pytestmark = [
     pytest.mark.integration,
@@ -184,8 +184,10 @@ def thing_and_reader(lab, online, name, plugin_peer) -> tuple[Thing, PluginPeer]
     thing = online(make_thing(lab, name, policy="accept"))
     reader = plugin_peer()
     reader.befriend(thing.jid)
-    assert eventually(lambda: thing.roster.get(reader.jid) is not None
-                      and thing.roster[reader.jid].subscription in ("from", "both"), WAIT)
+    assert eventually(
+        lambda: thing.roster.get(reader.jid) is not None and thing.roster[reader.jid].subscription in ("from", "both"),
+        WAIT,
+    )
     return thing, reader
 
 
@@ -207,7 +209,7 @@ def test_plugin_client_reads_a_thing(thing_and_reader):
     for r in results[1:-1]:
         assert r["nodeId"] == ""  # a plain device
         stamp = dt.datetime.fromisoformat(r["timestamp"])
-        assert abs(stamp - dt.datetime.now(dt.timezone.utc)) < dt.timedelta(seconds=WAIT)
+        assert abs(stamp - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=WAIT)
     assert seqnr not in reader.plugin.sessions  # the plugin closed the session on done
     assert not reader.iq_errors
 

@@ -22,7 +22,7 @@ class Mode(enum.Enum):
     BOOST = 2
 
 
-WHEN = dt.datetime(2026, 11, 24, 12, 30, 15, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2026, 11, 24, 12, 30, 15, tzinfo=dt.UTC)
 
 EVERY_TYPE = {
     "temperature": (21.46, ValueType.QUANTITY),
@@ -67,7 +67,8 @@ def test_every_value_type_arrives_typed(lab, online, name):
         got = readout[field]
         assert got.type is vtype, field
         expected = {
-            ValueType.ENUM: "BOOST", ValueType.DURATION: Duration.from_timedelta(value) if isinstance(value, dt.timedelta) else value,
+            ValueType.ENUM: "BOOST",
+            ValueType.DURATION: Duration.from_timedelta(value) if isinstance(value, dt.timedelta) else value,
         }.get(vtype, value)
         assert got.value == expected, field
     assert readout["temperature"].unit is None and readout["energy"].value == 2**40
@@ -82,12 +83,12 @@ def test_a_number_with_a_unit_is_a_quantity(pair):
 
 def test_readout_values_units_and_timestamps(pair):
     alice, thing = pair
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     thing.report(humidity=40.0)
     readout = alice.read(thing.jid)
     temperature = readout["temperature"]
     assert (temperature.value, temperature.unit, temperature.decimals) == (21.5, "°C", 1)
-    assert before - dt.timedelta(seconds=1) <= temperature.timestamp <= dt.datetime.now(dt.timezone.utc)
+    assert before - dt.timedelta(seconds=1) <= temperature.timestamp <= dt.datetime.now(dt.UTC)
     assert readout["humidity"].value == 40.0 and readout["humidity"].unit == "%"
     assert "temperature = 21.5 °C" in repr(readout)
     assert "<table>" in readout._repr_html_()
@@ -115,7 +116,7 @@ def test_history_serves_time_ranges_and_is_bounded(online, name):
     alice = online(Owner, name("alice"))
     thing = online(Thing, name("meter"), owner=alice.jid, history_size=3)
     alice.befriend(thing.jid)
-    start = dt.datetime.now(dt.timezone.utc)
+    start = dt.datetime.now(dt.UTC)
     for i in range(5):
         thing.report(power=float(i), timestamp=start + dt.timedelta(seconds=i))
     assert eventually(lambda: len(thing.history("power")) == 3)
@@ -281,7 +282,7 @@ def test_a_readout_too_large_for_one_message_arrives_in_fragments(online, name):
     alice = online(Owner, name("alice"))
     thing = online(Thing, name("logger"), owner=alice.jid, history_size=2500)
     alice.befriend(thing.jid)
-    start = dt.datetime.now(dt.timezone.utc)
+    start = dt.datetime.now(dt.UTC)
     for i in range(2500):
         thing.report(power=float(i), timestamp=start + dt.timedelta(milliseconds=i))
     assert eventually(lambda: len(thing.history("power")) == 2500)
@@ -300,6 +301,7 @@ def test_a_coroutine_callback_may_await_network_calls(online, name):
     owner.befriend(door.jid)
     owner.befriend(lamp.jid)
     with owner.subscribe(door.jid, "open") as stream:
+
         @stream.on_data
         async def follow(batch):
             for field in batch:

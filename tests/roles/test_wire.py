@@ -9,7 +9,7 @@ import pytest
 from xiotlab import Owner, Thing
 from xiotlab.errors import Forbidden, StanzaError
 from xiotlab.protocol import events, sensordata
-from xiotlab.protocol.namespaces import LEGACY_SENSOR_DATA, SENSOR_DATA, SENSOR_DATA_ALIASES
+from xiotlab.protocol.namespaces import CONTROL, LEGACY_SENSOR_DATA, SENSOR_DATA, SENSOR_DATA_ALIASES
 
 from ..waiting import eventually
 
@@ -79,6 +79,17 @@ def test_hostile_requests_get_errors_and_the_thing_keeps_serving(lamp, xml, cond
             alice.send_iq(thing.full_jid, xml)
         assert error.value.condition == condition
     assert alice.read(thing.jid)["secret_wattage"].value == 42.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "xml"),
+    [("get", f"<set xmlns='{CONTROL}'><b n='on' v='true'/></set>"), ("set", f"<getForm xmlns='{CONTROL}'/>")],
+)
+def test_a_request_in_an_iq_of_the_wrong_type_is_answered_at_once(lamp, kind, xml):
+    alice, thing, _ = lamp
+    with pytest.raises(StanzaError) as error:
+        alice.send_iq(thing.full_jid, xml, kind, timeout=2)
+    assert error.value.condition == "bad-request" and "iq of type" in error.value.text
 
 
 def test_unknown_fields_are_simply_absent(lamp):

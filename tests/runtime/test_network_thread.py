@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from xiotlab import Owner
+from xiotlab import Owner, Thing
 from xiotlab.errors import WrongThread
 from xiotlab.runtime import blocking, network_call
 
@@ -97,8 +98,13 @@ def test_exiting_without_stop_closes_cleanly(lab, name):
         sys.stdin.readline()
     """)
     try:
-        child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert child.stdout.readline().strip() == "online"
         watcher.befriend(credentials.jid)
         _, stderr = child.communicate("\n", timeout=15)
@@ -110,3 +116,10 @@ def test_exiting_without_stop_closes_cleanly(lab, name):
         assert not watcher.roster[credentials.jid].online
     finally:
         watcher.stop()
+
+
+def test_blocking_and_awaitable_twins_show_the_same_signature():
+    for cls, name in [(Owner, "set"), (Owner, "read"), (Owner, "subscribe"), (Thing, "start"), (Thing, "befriend")]:
+        blocking_form, awaitable_form = getattr(cls, name), getattr(cls, f"a{name}")
+        assert inspect.signature(blocking_form) == inspect.signature(awaitable_form)
+        assert blocking_form.__name__ == name and "Blocking form" in blocking_form.__doc__

@@ -36,7 +36,7 @@ def test_trace_is_bounded_and_observable():
     trace.observe(seen.append)
     for i in range(5):
         trace.record("in", ET.Element("{jabber:client}message", id=str(i)))
-    assert [e.xml.count(f'id="{i}"') for i, e in zip(range(2, 5), trace)] == [1, 1, 1]
+    assert [e.xml.count(f'id="{i}"') for i, e in zip(range(2, 5), trace, strict=True)] == [1, 1, 1]
     assert len(seen) == 5 and len(trace) == 3
 
 
@@ -45,8 +45,9 @@ def test_namespaces_name_the_protocols_a_stanza_speaks_not_the_stanza_namespace(
 
     from xiotlab.runtime.trace import TraceEntry
 
-    message = ET.fromstring("<message xmlns='jabber:client' to='a@b'><body>hi</body>"
-                            "<e xmlns='urn:nfi:iot:events:1.0'/></message>")
+    message = ET.fromstring(
+        "<message xmlns='jabber:client' to='a@b'><body>hi</body><e xmlns='urn:nfi:iot:events:1.0'/></message>"
+    )
     auth = ET.fromstring("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGE=</auth>")
     assert TraceEntry("in", message).namespaces == ("urn:nfi:iot:events:1.0",)
     assert TraceEntry("out", auth).namespaces == ("urn:ietf:params:xml:ns:xmpp-sasl",)

@@ -17,14 +17,11 @@ from pathlib import Path
 import pytest
 
 from xiotlab import LabServer
-from xiotlab.errors import (
-    LabAlreadyRunning,
-    LabHomeNotWritable,
-    LabNotRunning,
-    PortInUse,
-    ProsodyNotInstalled,
-)
+from xiotlab.errors import LabAlreadyRunning, LabHomeNotWritable, LabNotRunning, PortInUse, ProsodyNotInstalled
 from xiotlab.server import prosody
+
+# Most tests start a Prosody of their own, some in a child process where tests/conftest.py cannot see it.
+pytestmark = pytest.mark.integration
 
 
 def _wait_gone(pid: int, seconds: float = 5.0) -> bool:
@@ -112,7 +109,7 @@ def test_missing_prosody_names_the_install_command(monkeypatch):
 def test_second_lab_on_the_same_home_is_refused_and_running_joins_it(tmp_path):
     home = tmp_path / "shared"
     with LabServer(home, detach=True) as first:
-        with pytest.raises(LabAlreadyRunning, match="LabServer.running"):
+        with pytest.raises(LabAlreadyRunning, match=r"LabServer\.running"):
             LabServer(home).start()
         joined = LabServer.running(home)
         assert (joined.port, joined.domain, joined.pid) == (first.port, first.domain, first.pid)
@@ -128,9 +125,7 @@ def test_running_without_a_lab_says_how_to_start_one(tmp_path):
 
 
 def _python(code: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True, **kwargs
-    )
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True, **kwargs)
 
 
 def test_killed_python_process_takes_its_ephemeral_lab_along():

@@ -40,8 +40,9 @@ def test_credentials_hide_the_password():
 
 def test_config_is_private_and_strict(tmp_path):
     files = prosody.ServerFiles(tmp_path)
-    text = prosody.render_config(files, domain="lab.test", host="127.0.0.1", port=5999,
-                                 certificate=tmp_path / "c.pem", key=tmp_path / "k.pem")
+    text = prosody.render_config(
+        files, domain="lab.test", host="127.0.0.1", port=5999, certificate=tmp_path / "c.pem", key=tmp_path / "k.pem"
+    )
     assert "c2s_require_encryption = true" in text
     assert 'modules_disabled = { "s2s", "limits" }' in text
     assert "s2s_ports = { }" in text and 'c2s_interfaces = { "127.0.0.1" }' in text

@@ -7,9 +7,9 @@ import itertools
 import pytest
 
 from xiotlab.errors import ParameterError
-from xiotlab.protocol.control import ParameterType
+from xiotlab.protocol.parameters import ParameterType
 from xiotlab.protocol.values import Category
-from xiotlab.sim import DoorSensor, EnergyMeter, Lamp, Mode, Thermometer, Thermostat
+from xiotlab.sim import DoorSensor, EnergyMeter, Lamp, Mode, Simulated, Thermometer, Thermostat
 
 from ..waiting import eventually
 
@@ -19,8 +19,11 @@ WAIT = 5  # seconds a test waits at most for a value, however loaded the machine
 DEVICES = {  # default name, fields with their units, controls
     Thermometer: ("thermometer", {"temperature": "°C", "humidity": "%"}, []),
     Lamp: ("lamp", {"on": None, "brightness": "%", "power": "W"}, ["on", "brightness"]),
-    Thermostat: ("thermostat", {"temperature": "°C", "setpoint": "°C", "heating": None, "mode": None},
-                 ["setpoint", "mode"]),
+    Thermostat: (
+        "thermostat",
+        {"temperature": "°C", "setpoint": "°C", "heating": None, "mode": None},
+        ["setpoint", "mode"],
+    ),
     DoorSensor: ("door", {"open": None, "openings": None}, []),
     EnergyMeter: ("energy-meter", {"energy": "kWh", "power": "W", "peak_power": "W"}, ["reset_peak"]),
 }
@@ -52,6 +55,36 @@ def test_every_device_has_a_default_name_and_passes_the_things_keywords_on(lab, 
     device = kind(lab=lab, status="simulated", timeout=3)
     assert device.jid == f"{default}@{lab.domain}"
     assert (device.status, device.timeout) == ("simulated", 3)
+
+
+class Clock(Simulated):  # the ten-line device of xiotlab.sim.simulated's docstring
+    def __init__(self, jid: str = "clock", **options) -> None:
+        super().__init__(jid, **options)
+        self.seconds = 0.0
+        self.sensor("seconds", unit="s")(lambda: self.seconds)
+
+    def step(self, seconds: float) -> None:
+        with self._lock:
+            self.seconds += seconds
+            self.report(seconds=self.seconds)
+
+
+def test_a_simulated_device_steps_interval_times_speed_at_each_tick_and_heeds_a_new_speed(befriended):
+    owner, clock = befriended(Clock, speed=60, **FAST)
+    with owner.subscribe(clock.jid, "seconds") as stream:
+        ticks = [b - a for a, b in itertools.pairwise(values(stream, 3))]
+        assert ticks == pytest.approx([0.02 * 60] * 2)
+    clock.speed = 0  # read at every tick: the clock stops while its timer goes on
+    timer = clock.timers[0]
+    calls = timer.calls
+    assert eventually(lambda: timer.calls >= calls + 2)  # a tick that read the old speed is over by now
+    stopped = clock.seconds
+    assert eventually(lambda: timer.calls >= calls + 5) and clock.seconds == stopped
+
+
+def test_a_simulated_device_without_a_step_says_what_is_missing(lab):
+    with pytest.raises(NotImplementedError, match="Simulated must say how time passes"):
+        Simulated("nothing", lab=lab).step(1.0)
 
 
 # --- lamp ---------------------------------------------------------------------

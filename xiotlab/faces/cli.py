@@ -93,7 +93,7 @@ def _server_status(args) -> int:
 def _account_add(args) -> None:
     lab = LabServer.running(_home(args))
     for name in args.name:
-        print(f"{lab.account(name).jid} (password kept in {lab.home / 'accounts.json'})")
+        print(f"{lab.account(name).jid} (password kept in {lab.accounts_file})")
 
 
 def _account_list(args) -> None:

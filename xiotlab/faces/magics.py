@@ -10,14 +10,16 @@ Settings: ``%config XmppMagics.timeout = 5`` and the other traits below.
 from __future__ import annotations
 
 import argparse
-import functools
 import getpass
 import importlib
 import os
 import shlex
 import threading
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Float, Int, Unicode
 
@@ -30,98 +32,162 @@ from .widgets.control_panel import ControlPanel
 from .widgets.inspector import Inspector
 from .widgets.roster import Roster
 
-HELP = """\
-%xmpp lab start [--private] | lab stop [--shared] | lab status
-%xmpp connect NAME_OR_JID --as owner|thing [--owner JID] [--host H --port P --ca-file F --password-env VAR]
-%xmpp disconnect [NAME]        take the current participant (or NAME) offline
-%xmpp roster                   contacts with live presence (and an owner's pending requests)
-%xmpp befriend JID [--timeout S]   ask for friendship; waits for the answer (a thing's owner decides)
-%xmpp requests                 pending friend requests for an owner to decide
-%xmpp approve JID [--range Caller|Domain|All] | reject JID [--range ...]
-%xmpp read JID [FIELD ...] [--category momentary|status|historical|...]
-%xmpp subscribe JID [FIELD ...] [--change X] [--min-interval 1s] [--max-interval 1min]
-%xmpp plot JID FIELD [FIELD ...] [--window 60s|500points]
-%xmpp set JID NAME=VALUE ...    e.g. %xmpp set lamp on=true brightness=40
-%xmpp panel JID                a control panel made from the thing's control form
-%xmpp log [--peer JID] [--namespace NS] [--limit N]    the protocol inspector
-%xmpp help
-
-%%thing NAME [--owner JID] [--policy deny|accept]
-    the cell declares the thing's behaviour on `thing`; run it again to replace it.
-
+# The parser below is the one description of the commands: `%xmpp help` and Tab completion read it.
+OVERVIEW_FOOTER = """\
 Short names are accounts on the lab (lamp is lamp@<lab domain>); lab accounts need no password.
-"""
+`%xmpp help COMMAND` explains a command's options."""
+
+# Arguments that name a participant: Tab completes them with the JIDs this session knows.
+JID_METAVARS = frozenset({"JID", "NAME_OR_JID", "NAME"})
+
+
+class _Formatter(argparse.HelpFormatter):
+    """A fixed width: a notebook's output has no terminal to measure."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=100, max_help_position=30)
+
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a mistake as a UsageError instead of exiting the kernel."""
+    """argparse that reports a mistake as a UsageError instead of exiting the kernel.
 
-    def error(self, message: str):
+    It also keeps what was added to it (argparse has no public way to list that), for help and completion:
+    ``arguments``, its own, and ``commands``, its subcommands' parsers by name, in the order added.
+    """
+
+    def __init__(self, prog: str | None = None, **kwargs: Any) -> None:
+        self.arguments: list[argparse.Action] = []
+        self.commands: dict[str, _Parser] = {}
+        self._add_subparser: Callable[..., _Parser] | None = None
+        kwargs.setdefault("add_help", False)  # `%xmpp help` instead of -h
+        kwargs.setdefault("allow_abbrev", False)  # --pass must never be taken for --password-env
+        super().__init__(prog, formatter_class=_Formatter, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.arguments.append(action)
+        return action
+
+    def add_command(self, name: str, summary: str) -> _Parser:
+        """The parser of a new subcommand ``name``; ``summary`` is its line in `%xmpp help`."""
+        if self._add_subparser is None:
+            self._add_subparser = self.add_subparsers(dest="command", parser_class=_Parser).add_parser
+        self.commands[name] = self._add_subparser(name, help=summary, description=summary)
+        return self.commands[name]
+
+    def options(self) -> dict[str, argparse.Action]:
+        """The optional arguments by each of their spellings (``--as``)."""
+        return {spelling: action for action in self.arguments for spelling in action.option_strings}
+
+    def positionals(self) -> list[argparse.Action]:
+        return [action for action in self.arguments if not action.option_strings]
+
+    def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments"):  # the extra words might be a password: never echo them
             message = "unexpected extra words on the line"
         raise UsageError(f"{self.prog}: {message}. `%xmpp help` lists every command.")
 
-    def exit(self, status: int = 0, message: str | None = None):
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         raise UsageError(message or self.format_usage())
+
+    def one_line_usage(self) -> str:
+        """``%xmpp read [--category CATEGORY] JID [FIELD ...]``, unwrapped."""
+        return " ".join(self.format_usage().split()[1:])  # without "usage:"
 
 
 def _build_parser() -> _Parser:
-    parser = _Parser(prog="%xmpp", add_help=False, allow_abbrev=False)
-    sub = parser.add_subparsers(dest="command", parser_class=functools.partial(_Parser, allow_abbrev=False))
-    lab = sub.add_parser("lab", add_help=False)
-    lab.add_argument("action", choices=("start", "stop", "status"))
-    lab.add_argument("--private", action="store_true", help="a lab for this kernel only, even if a shared one runs")
-    lab.add_argument("--shared", action="store_true", help="also stop the persistent lab other notebooks share")
-    connect = sub.add_parser("connect", add_help=False)
-    connect.add_argument("name")
-    connect.add_argument("--as", dest="role", choices=("owner", "thing"), default="owner")
-    connect.add_argument("--owner")
-    connect.add_argument("--host")
-    connect.add_argument("--port", type=int)
-    connect.add_argument("--ca-file")
-    connect.add_argument("--password-env")
-    sub.add_parser("disconnect", add_help=False).add_argument("name", nargs="?")
-    sub.add_parser("roster", add_help=False)
-    sub.add_parser("requests", add_help=False)
-    befriend = sub.add_parser("befriend", add_help=False)
-    befriend.add_argument("jid")
-    befriend.add_argument("--timeout", type=float)
-    for verb in ("approve", "reject"):
-        decide = sub.add_parser(verb, add_help=False)
-        decide.add_argument("jid")
-        decide.add_argument("--range", choices=[r.value for r in RuleRange], default=RuleRange.CALLER.value)
-    read = sub.add_parser("read", add_help=False)
-    read.add_argument("jid")
-    read.add_argument("fields", nargs="*")
-    read.add_argument("--category", action="append", dest="categories")
-    subscribe = sub.add_parser("subscribe", add_help=False)
-    subscribe.add_argument("jid")
-    subscribe.add_argument("fields", nargs="*")
-    subscribe.add_argument("--change", type=float)
-    subscribe.add_argument("--min-interval")
-    subscribe.add_argument("--max-interval")
-    plot = sub.add_parser("plot", add_help=False)
-    plot.add_argument("jid")
-    plot.add_argument("fields", nargs="+")
-    plot.add_argument("--window")
-    set_ = sub.add_parser("set", add_help=False)
-    set_.add_argument("jid")
-    set_.add_argument("assignments", nargs="+", metavar="NAME=VALUE")
-    sub.add_parser("panel", add_help=False).add_argument("jid")
-    log = sub.add_parser("log", add_help=False)
-    log.add_argument("--peer")
-    log.add_argument("--namespace")
-    log.add_argument("--limit", type=int)
-    sub.add_parser("help", add_help=False)
-    parser.subcommands = tuple(sub.choices)
+    parser = _Parser(prog="%xmpp")
+    _add_lab_commands(parser)
+    _add_friendship_commands(parser)
+    _add_owner_commands(parser)
+    inspect = parser.add_command("log", "the protocol inspector: every stanza sent and received, highlighted")
+    inspect.add_argument("--peer", metavar="JID", help="show only stanzas to and from JID")
+    inspect.add_argument("--namespace", metavar="NS", help="show only stanzas with a payload in NS")
+    inspect.add_argument(
+        "--limit", type=int, metavar="N", help="show at most N stanzas (default: XmppMagics.log_limit)"
+    )
+    ask = parser.add_command("help", "this overview, or one command's options")
+    ask.add_argument("topic", nargs="?", choices=tuple(parser.commands), metavar="COMMAND")
     return parser
+
+
+def _add_lab_commands(parser: _Parser) -> None:
+    lab = parser.add_command("lab", "start or join the lab, stop it, or show where it runs")
+    lab.add_argument("action", choices=("start", "stop", "status"))
+    lab.add_argument(
+        "--private", action="store_true", help="start: a lab for this kernel only, even if a shared one runs"
+    )
+    lab.add_argument("--shared", action="store_true", help="stop: also the persistent lab other notebooks share")
+    connect = parser.add_command("connect", "bring an owner or a thing online and act as it")
+    connect.add_argument("name", metavar="NAME_OR_JID", help="a lab account's name, or a full JID on another server")
+    connect.add_argument(
+        "--as", dest="role", choices=("owner", "thing"), default="owner", help="the role (default: %(default)s)"
+    )
+    connect.add_argument("--owner", metavar="JID", help="a thing's owner")
+    connect.add_argument("--host", help="another server's host (its password: $XMPP_PASSWORD, or asked)")
+    connect.add_argument("--port", type=int, help="another server's port")
+    connect.add_argument("--ca-file", metavar="FILE", help="the authority that signed another server's certificate")
+    connect.add_argument("--password-env", metavar="VAR", help="the environment variable holding the password")
+    disconnect = parser.add_command("disconnect", "take the current participant (or NAME) offline")
+    disconnect.add_argument("name", nargs="?", metavar="NAME")
+
+
+def _add_friendship_commands(parser: _Parser) -> None:
+    parser.add_command("roster", "contacts with live presence (and an owner's pending requests)")
+    befriend = parser.add_command("befriend", "ask for friendship and wait for the answer (a thing's owner decides)")
+    befriend.add_argument("jid", metavar="JID")
+    befriend.add_argument("--timeout", type=float, metavar="SECONDS", help="how long to wait for the answer")
+    parser.add_command("requests", "pending friend requests for an owner to decide")
+    for verb in ("approve", "reject"):
+        decide = parser.add_command(verb, f"{verb} a friend request waiting for this owner")
+        decide.add_argument("jid", metavar="JID", help="who asked")
+        decide.add_argument(
+            "--range",
+            choices=[r.value for r in RuleRange],
+            default=RuleRange.CALLER.value,
+            help="remember the decision for the caller only, its domain, or everyone (default: %(default)s)",
+        )
+
+
+def _add_owner_commands(parser: _Parser) -> None:
+    read = parser.add_command("read", "read a thing's fields now, as a table (and in `_`)")
+    read.add_argument("jid", metavar="JID")
+    read.add_argument("fields", nargs="*", metavar="FIELD")
+    read.add_argument(
+        "--category", action="append", dest="categories", metavar="CATEGORY", help="momentary, status, historical, ..."
+    )
+    subscribe = parser.add_command("subscribe", "a stream of a thing's values as they change")
+    subscribe.add_argument("jid", metavar="JID")
+    subscribe.add_argument("fields", nargs="*", metavar="FIELD")
+    subscribe.add_argument("--change", type=float, metavar="DELTA", help="send a value only when it moved this much")
+    subscribe.add_argument("--min-interval", metavar="TIME", help="gather values for this long (e.g. 1s)")
+    subscribe.add_argument("--max-interval", metavar="TIME", help="a fresh readout when nothing changed (e.g. 1min)")
+    plot = parser.add_command("plot", "a live plot of a thing's fields; asking again gives the same figure")
+    plot.add_argument("jid", metavar="JID")
+    plot.add_argument("fields", nargs="+", metavar="FIELD")
+    plot.add_argument("--window", help="what the x axis spans: 60s, 5min or 500points (default: XmppMagics.window)")
+    set_ = parser.add_command("set", "set a thing's controls, typed by its control form: %xmpp set lamp on=true")
+    set_.add_argument("jid", metavar="JID")
+    set_.add_argument("assignments", nargs="+", metavar="NAME=VALUE")
+    panel = parser.add_command("panel", "a control panel made from the thing's control form")
+    panel.add_argument("jid", metavar="JID")
 
 
 def _thing_parser() -> _Parser:
-    parser = _Parser(prog="%%thing", add_help=False, allow_abbrev=False)
-    parser.add_argument("name")
-    parser.add_argument("--owner")
+    parser = _Parser(
+        prog="%%thing", description="the cell declares the thing's behaviour on `thing`; run it again to replace it."
+    )
+    parser.add_argument("name", metavar="NAME")
+    parser.add_argument("--owner", metavar="JID")
     parser.add_argument("--policy", choices=("deny", "accept"))
     return parser
+
+
+def overview(parser: _Parser) -> str:
+    """What `%xmpp help` prints: every command's usage and summary, from the parsers themselves."""
+    magics = [*parser.commands.values(), _thing_parser()]
+    entries = [f"{command.one_line_usage()}\n    {command.description}" for command in magics]
+    return "\n".join([*entries, "", OVERVIEW_FOOTER])
 
 
 @magics_class
@@ -130,12 +196,17 @@ class XmppMagics(Magics):
 
     timeout = Float(10.0, help="Seconds any network operation may wait.").tag(config=True)
     home = Unicode(None, allow_none=True, help="The persistent lab's home (default $XIOTLAB_HOME or ~/.xiotlab).").tag(
-        config=True)
+        config=True
+    )
     window = Unicode("60s", help="What `%xmpp plot` shows by default: a time (60s, 5min) or a count (500points).").tag(
-        config=True)
+        config=True
+    )
     log_limit = Int(200, help="How many stanzas `%xmpp log` shows at most.").tag(config=True)
-    password_env = Unicode("XMPP_PASSWORD", help="The environment variable a password for a non-lab server is read "
-                                                 "from; without it, `connect` asks with getpass.").tag(config=True)
+    password_env = Unicode(
+        "XMPP_PASSWORD",
+        help="The environment variable a password for a non-lab server is read "
+        "from; without it, `connect` asks with getpass.",
+    ).tag(config=True)
 
     def __init__(self, shell=None, **kwargs) -> None:
         super().__init__(shell, **kwargs)
@@ -151,9 +222,12 @@ class XmppMagics(Magics):
         """Act in the lab from a cell: ``%xmpp help`` lists the commands."""
         args = self._parser.parse_args(_words(line))
         if args.command in (None, "help"):
-            print(HELP)
+            print(self._help(args.topic if args.command else None))
             return None
         return self._run(getattr(self, f"_{args.command}"), args)
+
+    def _help(self, command: str | None) -> str:
+        return self._parser.commands[command].format_help() if command else overview(self._parser)
 
     @cell_magic
     def thing(self, line: str, cell: str):
@@ -166,7 +240,7 @@ class XmppMagics(Magics):
         options = {k: v for k, v in (("owner", args.owner), ("policy", args.policy)) if v}
         thing = self._run(lambda: self.session.thing(args.name, **options))
         thing.forget()
-        self.shell.user_ns["thing"] = thing
+        self._shell.user_ns["thing"] = thing
         result = self._run_quietly(cell)
         if not result.success:
             print(f"{thing.jid} now has only what the cell declared before the error; fix it and run the cell again.")
@@ -177,12 +251,18 @@ class XmppMagics(Magics):
 
     def _run_quietly(self, cell: str):
         """Run ``cell`` in the user's namespace without showing its last value (a decorator's function)."""
-        shell = self.shell
+        shell = self._shell
         saved, shell.ast_node_interactivity = shell.ast_node_interactivity, "none"
         try:
             return shell.run_cell(cell, store_history=False)
         finally:
             shell.ast_node_interactivity = saved
+
+    @property
+    def _shell(self) -> InteractiveShell:
+        if self.shell is None:  # only made without one by hand: %load_ext always passes its shell
+            raise RuntimeError("XmppMagics needs an IPython shell to run cells in.")
+        return self.shell
 
     def _run(self, action, *args):
         """Do ``action``; what goes wrong because of the user's input becomes a one-line UsageError."""
@@ -193,8 +273,10 @@ class XmppMagics(Magics):
             raise UsageError(_one_line(e)) from None
         finally:
             if not had_lab and self.session.lab is not None and not self.session.lab.persistent:
-                print("No shared lab runs, so this kernel started a private one: other notebooks cannot "
-                      "join it. `bin/lab` (or `xiotlab server start`) runs the shared lab.")
+                print(
+                    "No shared lab runs, so this kernel started a private one: other notebooks cannot "
+                    "join it. `bin/lab` (or `xiotlab server start`) runs the shared lab."
+                )
 
     # --- subcommands ---------------------------------------------------------------
 
@@ -268,9 +350,13 @@ class XmppMagics(Magics):
         return owner.read(args.jid, args.fields or None, categories=args.categories)
 
     def _subscribe(self, args):
-        return self.session.subscribe(args.jid, args.fields, change=args.change,
-                                      min_interval=as_seconds(args.min_interval),
-                                      max_interval=as_seconds(args.max_interval))
+        return self.session.subscribe(
+            args.jid,
+            args.fields,
+            change=args.change,
+            min_interval=as_seconds(args.min_interval),
+            max_interval=as_seconds(args.max_interval),
+        )
 
     def _plot(self, args):
         return self.session.plot(args.jid, args.fields, window=args.window or self.window)
@@ -283,7 +369,7 @@ class XmppMagics(Magics):
                 raise UsageError(f"{item!r}: write each value as NAME=VALUE, e.g. %xmpp set lamp on=true")
             assignments[name] = value
         values = self.session.typed_values(args.jid, assignments)
-        self.session.need_owner("set controls").set(args.jid, **values)
+        self.session.need_owner("set controls").set(args.jid, values)
         print(f"{self.session.resolve(args.jid)}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
 
     def _panel(self, args):
@@ -303,20 +389,25 @@ class XmppMagics(Magics):
     # --- completion ----------------------------------------------------------------
 
     def complete(self, text: str, line: str) -> list[str]:
-        """Completions of the word ``text`` at the end of a ``%xmpp`` ``line``."""
+        """Completions of the word ``text`` at the end of a ``%xmpp`` ``line``, read from the parser."""
         words = line.split()[1:]
         if line.endswith(" "):
             words.append("")
-        if len(words) <= 1:
-            return [c for c in self._parser.subcommands if c.startswith(text)]
-        command, previous = words[0], words[-2]
-        if command == "lab":
-            return [a for a in ("start", "stop", "status") if a.startswith(text)] if len(words) == 2 else []
-        if previous == "--as":
-            return [r for r in ("owner", "thing") if r.startswith(text)]
-        if command in ("help", "roster", "requests"):
+        typed = words[:-1]  # the words before the one being completed
+        commands = self._parser.commands
+        if not typed:
+            return _starting_with(text, commands)
+        command = commands.get(typed[0])
+        if command is None:
             return []
-        return [j for j in self._known_jids() if j.startswith(text)]
+        if text.startswith("-"):
+            return _starting_with(text, command.options())
+        argument = _argument_after(command, typed[1:])
+        if argument is None:
+            return []
+        if argument.choices is not None:
+            return _starting_with(text, map(str, argument.choices))
+        return _starting_with(text, self._known_jids()) if argument.metavar in JID_METAVARS else []
 
     def _known_jids(self) -> list[str]:
         session, names = self.session, set(self.session.participants)
@@ -331,6 +422,30 @@ class XmppMagics(Magics):
         return sorted(names)
 
 
+def _starting_with(text: str, candidates: Iterable[str]) -> list[str]:
+    return [c for c in candidates if c.startswith(text)]
+
+
+def _argument_after(parser: _Parser, words: list[str]) -> argparse.Action | None:
+    """The argument of ``parser`` that the word after ``words`` fills: an option's value, or a positional."""
+    options = parser.options()
+    filled, awaiting_value = 0, None
+    for word in words:
+        if awaiting_value is not None:
+            awaiting_value = None
+        elif word in options:
+            awaiting_value = options[word] if options[word].nargs != 0 else None
+        elif not word.startswith("-"):
+            filled += 1
+    if awaiting_value is not None:
+        return awaiting_value
+    for positional in parser.positionals():
+        if positional.nargs in ("*", "+") or filled == 0:  # a list takes every word left
+            return positional
+        filled -= 1
+    return None
+
+
 def _words(line: str) -> list[str]:
     """The words of a magic line; a password on it is refused before anything could echo it."""
     try:
@@ -338,8 +453,10 @@ def _words(line: str) -> list[str]:
     except ValueError as e:  # unbalanced quotes
         raise UsageError(f"{e}: check the quotes.") from None
     if any(_looks_like_password_option(word) for word in words):
-        raise UsageError("Passwords never go on a magic line (notebooks save it): set $XMPP_PASSWORD "
-                         "(or --password-env VAR), or leave it out and you will be asked for it.")
+        raise UsageError(
+            "Passwords never go on a magic line (notebooks save it): set $XMPP_PASSWORD "
+            "(or --password-env VAR), or leave it out and you will be asked for it."
+        )
     return words
 
 
@@ -359,8 +476,9 @@ def load_ipython_extension(shell) -> None:
     magics = XmppMagics(shell)
     shell.register_magics(magics)
     # The first plotly figure imports plotly's renderers (nbformat, jsonschema: seconds in a kernel).
-    threading.Thread(target=importlib.import_module, args=("plotly.io._renderers",), name="xiotlab-warm-up",
-                     daemon=True).start()
+    threading.Thread(
+        target=importlib.import_module, args=("plotly.io._renderers",), name="xiotlab-warm-up", daemon=True
+    ).start()
     shell.set_hook("complete_command", lambda _, event: magics.complete(event.symbol, event.line), str_key="%xmpp")
 
 

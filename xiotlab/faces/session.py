@@ -7,10 +7,11 @@ used (and tested) from plain Python too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 from ..errors import LabNotRunning, NotConnected
-from ..protocol import control
+from ..protocol import parameters
 from ..roles import Owner, Participant, Thing
 from ..roles.stream import Stream
 from ..runtime import DEFAULT_TIMEOUT
@@ -19,6 +20,15 @@ from .widgets.live_plot import DEFAULT_WINDOW, LivePlot, parse_seconds, parse_wi
 
 ROLES = {"owner": Owner, "thing": Thing}
 PLOT_BUFFER = 1000
+
+
+class Widget(Protocol):
+    """What the session keeps of a widget: it closes it when replaced or at the end."""
+
+    def close(self) -> None: ...
+
+
+W = TypeVar("W", bound=Widget)
 
 
 class NotebookSession:
@@ -35,7 +45,7 @@ class NotebookSession:
         self.participants: dict[str, Participant] = {}
         self.current: Participant | None = None
         self.plots: dict[tuple[str, str, tuple[str, ...]], LivePlot] = {}
-        self.widgets: dict[tuple, object] = {}  # rosters, panels, inspectors: one live widget per key
+        self.widgets: dict[tuple, Widget] = {}  # rosters, panels, inspectors: one live widget per key
 
     # --- the lab -----------------------------------------------------------------
 
@@ -59,8 +69,10 @@ class NotebookSession:
         """
         lab = self._need_lab()
         if not self.lab_is_ours and not shared:
-            raise ValueError(f"The lab at {lab.home} is shared with other notebooks; stop it with "
-                             "`%xmpp lab stop --shared` or `xiotlab server stop`.")
+            raise ValueError(
+                f"The lab at {lab.home} is shared with other notebooks; stop it with "
+                "`%xmpp lab stop --shared` or `xiotlab server stop`."
+            )
         self.disconnect_all()
         lab.stop()
         self.lab = None
@@ -84,8 +96,8 @@ class NotebookSession:
             raise ValueError(f"--as {role}: a participant is an 'owner' or a 'thing'.")
         on_lab = password is None and not options.get("host")
         if on_lab:
-            options["lab"] = self.start_lab()
-            name = self.lab.account(name).jid
+            lab = options["lab"] = self.start_lab()
+            name = lab.account(name).jid
         existing = self.participants.get(name)
         if existing is not None and existing.online:
             if not isinstance(existing, kind):
@@ -121,8 +133,10 @@ class NotebookSession:
         """Take ``name`` (default: the current participant) offline."""
         participant = self.current if name is None else self.participants.get(self.resolve(name))
         if participant is None:
-            raise NotConnected(f"{name or 'Nobody'} is not online in this session: "
-                               f"online here: {', '.join(self.participants) or 'nobody'}.")
+            raise NotConnected(
+                f"{name or 'Nobody'} is not online in this session: "
+                f"online here: {', '.join(self.participants) or 'nobody'}."
+            )
         participant.stop()
         self.participants.pop(participant.jid, None)
         if self.current is participant:  # the last owner acts next: most commands are an owner's
@@ -131,7 +145,9 @@ class NotebookSession:
         return participant
 
     def disconnect_all(self) -> None:
-        for widget in [*self.plots.values(), *self.widgets.values()]:
+        for plot in self.plots.values():
+            plot.close()
+        for widget in self.widgets.values():
             widget.close()
         self.plots.clear()
         self.widgets.clear()
@@ -158,8 +174,9 @@ class NotebookSession:
     def need_owner(self, action: str) -> Owner:
         participant = self.need_current()
         if not isinstance(participant, Owner):
-            raise ValueError(f"Only an owner can {action}; {participant.jid} is a thing. "
-                             "`%xmpp connect NAME --as owner` first.")
+            raise ValueError(
+                f"Only an owner can {action}; {participant.jid} is a thing. `%xmpp connect NAME --as owner` first."
+            )
         return participant
 
     # --- what owners do ----------------------------------------------------------
@@ -175,7 +192,7 @@ class NotebookSession:
                 known = ", ".join(p.name for p in form.parameters) or "none"
                 raise ValueError(f"{jid} has no control parameter {name!r}; it has: {known}.")
             try:
-                typed[name] = control.from_lexical(parameter.type, _lexical(parameter.type, text))
+                typed[name] = parameters.from_lexical(parameter.type, _lexical(parameter.type, text))
             except (TypeError, ValueError) as e:
                 raise ValueError(f"{name}={text}: not a {parameter.type} value ({e}).") from None
         return typed
@@ -187,7 +204,7 @@ class NotebookSession:
         key = (owner.jid, self.resolve(jid), fields)
         parse_window(window)  # a mistake in it must not leave a subscription behind
         plot = self.plots.get(key)
-        if plot is not None and not plot.redraws.closed and not plot.stream.ended:
+        if plot is not None and not plot.redraws.closed and plot.stream is not None and not plot.stream.ended:
             return plot
         # The plot reads values as they arrive; the stream's own buffer only needs to be small.
         subscription.setdefault("buffer", PLOT_BUFFER)
@@ -198,7 +215,7 @@ class NotebookSession:
             plot.follow(stream)
         return plot
 
-    def widget(self, key: tuple, make) -> object:
+    def widget(self, key: tuple, make: Callable[[], W]) -> W:
         """The widget ``make()`` returns, replacing (and closing) the one made for ``key`` before.
 
         A cell run again shows a fresh widget; the old one would otherwise keep following its source.
@@ -225,8 +242,10 @@ class NotebookSession:
 
 
 def _taken(existing: Participant) -> ValueError:
-    return ValueError(f"{existing.jid} is online here as an {type(existing).__name__.lower()}; "
-                      f"`%xmpp disconnect {existing.jid}` first.")
+    return ValueError(
+        f"{existing.jid} is online here as an {type(existing).__name__.lower()}; "
+        f"`%xmpp disconnect {existing.jid}` first."
+    )
 
 
 _BOOLEANS = {"on": "true", "yes": "true", "off": "false", "no": "false"}
@@ -234,7 +253,7 @@ _BOOLEANS = {"on": "true", "yes": "true", "off": "false", "no": "false"}
 
 def _lexical(kind, text: str) -> str:
     """Friendlier spellings of lexical values (``on``/``off`` for booleans)."""
-    if kind is control.ParameterType.BOOLEAN:
+    if kind is parameters.ParameterType.BOOLEAN:
         return _BOOLEANS.get(text.lower(), text.lower())
     return text
 

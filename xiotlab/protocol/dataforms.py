@@ -8,7 +8,9 @@ other extensions (layout, dynamic forms, ...) are kept as they came, in
 
 Parsing is bounded: at most :data:`MAX_FIELDS` fields, :data:`MAX_OPTIONS`
 options and :data:`MAX_VALUES` values per field, :data:`MAX_TEXT` characters
-per text; anything beyond raises :class:`~xiotlab.errors.ProtocolError`.
+per text and label, :data:`~.elements.MAX_NAME_LENGTH` per field name (a
+control form's field names are parameter names, which answers echo); anything
+beyond raises :class:`~xiotlab.errors.ProtocolError`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from ..errors import ProtocolError
+from .elements import MAX_NAME_LENGTH, optional
 from .namespaces import DATA_FORMS, XDATA_VALIDATE
 
 MAX_FIELDS = 256
@@ -26,8 +29,16 @@ MAX_TEXT = 65536
 
 FORM_TYPES = ("form", "submit", "cancel", "result")
 FIELD_TYPES = (
-    "boolean", "fixed", "hidden", "jid-multi", "jid-single", "list-multi",
-    "list-single", "text-multi", "text-private", "text-single",
+    "boolean",
+    "fixed",
+    "hidden",
+    "jid-multi",
+    "jid-single",
+    "list-multi",
+    "list-single",
+    "text-multi",
+    "text-private",
+    "text-single",
 )
 
 _X = f"{{{DATA_FORMS}}}"
@@ -176,12 +187,11 @@ def parse_form(element: ET.Element) -> DataForm:
     form_type = element.get("type", "")
     if form_type not in FORM_TYPES:
         raise ProtocolError(f"data form type {form_type!r} is not one of {', '.join(FORM_TYPES)}")
-    title, instructions, fields, extensions = "", [], [], []
-    for child in element:
-        if not child.tag.startswith(_X):
-            extensions.append(child)
-            continue
-        local = child.tag.removeprefix(_X)
+    title = ""
+    instructions: list[str] = []
+    fields: list[Field] = []
+    own, extensions = _own_children(element)
+    for local, child in own:
         if local == "title":
             title = _text(child, "form title")
         elif local == "instructions":
@@ -202,16 +212,15 @@ def parse_field(element: ET.Element) -> Field:
     ftype = element.get("type") or "text-single"
     if ftype not in FIELD_TYPES:
         raise ProtocolError(f"data form field type {ftype!r} is not one of {', '.join(FIELD_TYPES)}")
-    var = element.get("var", "")
-    desc, required, values, options, validation, extensions = "", False, [], [], None, []
-    for child in element:
-        if child.tag == _V + "validate":
-            validation = parse_validation(child)
-            continue
-        if not child.tag.startswith(_X):
-            extensions.append(child)
-            continue
-        local = child.tag.removeprefix(_X)
+    var = optional(element, "var", MAX_NAME_LENGTH) or ""
+    desc, required = "", False
+    values: list[str] = []
+    options: list[Option] = []
+    own, extensions = _own_children(element)
+    validate = next((child for child in extensions if child.tag == _V + "validate"), None)
+    if validate is not None:
+        extensions.remove(validate)
+    for local, child in own:
         if local == "desc":
             desc = _text(child, "field description")
         elif local == "required":
@@ -226,8 +235,28 @@ def parse_field(element: ET.Element) -> Field:
             options.append(_parse_option(child, var))
         else:
             raise ProtocolError(f"unexpected <{local}/> in data form field {var!r}")
-    return Field(var, ftype, element.get("label", ""), desc, required, tuple(values), tuple(options),
-                 validation, tuple(extensions))
+    return Field(
+        var,
+        ftype,
+        optional(element, "label", MAX_TEXT) or "",
+        desc,
+        required,
+        tuple(values),
+        tuple(options),
+        None if validate is None else parse_validation(validate),
+        tuple(extensions),
+    )
+
+
+def _own_children(element: ET.Element) -> tuple[list[tuple[str, ET.Element]], list[ET.Element]]:
+    """``(local name, child)`` of the children in ``jabber:x:data``, and the children of other namespaces."""
+    own, others = [], []
+    for child in element:
+        if child.tag.startswith(_X):
+            own.append((child.tag.removeprefix(_X), child))
+        else:
+            others.append(child)
+    return own, others
 
 
 def _parse_option(element: ET.Element, var: str) -> Option:
@@ -238,7 +267,7 @@ def _parse_option(element: ET.Element, var: str) -> Option:
         value = _text(child, f"option of field {var!r}")
     if value is None:
         raise ProtocolError(f"an <option/> of field {var!r} has no <value/>")
-    return Option(value, element.get("label", ""))
+    return Option(value, optional(element, "label", MAX_TEXT) or "")
 
 
 def _text(element: ET.Element, what: str) -> str:

@@ -18,6 +18,10 @@ schema (the reference implementation does too): ``minInt``, ``maxInt`` and
 and the per-field ``v``, ``by``, ``up``, ``dn`` are numbers, the last three
 strictly positive. The page's example sends ``subscribe`` in an iq of type
 get while its text says set; a device should accept both.
+
+Limits: those of :mod:`.sensordata` (whose selection a subscription shares);
+a subscription id, which events and the accepted answer echo, may be at most
+:data:`~.elements.MAX_NAME_LENGTH` characters long.
 """
 
 from __future__ import annotations
@@ -25,43 +29,22 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from . import _sdxml as x
-from . import sensordata
 from ..errors import ProtocolError
+from . import elements as x
+from . import sensordata
 from .namespaces import EVENTS, EVENTS_ALIASES
 from .sensordata import Accepted, ReadoutRequest, ReadoutResponse
-from .values import (
-    UTC,
-    Category,
-    Duration,
-    Field,
-    NodeRef,
-    ReadoutError,
-    check_xml_text,
-    format_double,
-    parse_double,
-)
+from .values import UTC, Category, Duration, Field, NodeRef, ReadoutError, check_xml_text, format_double, parse_double
 
 __all__ = [
-    "NAMESPACES",
-    "MAX_FIELD_TRIGGERS",
-    "FieldTrigger",
-    "Subscription",
-    "Unsubscription",
-    "sensor_data_namespace",
-    "events_namespace",
-    "build_subscribe",
-    "parse_subscribe",
-    "build_unsubscribe",
-    "parse_unsubscribe",
-    "build_subscription_accepted",
-    "parse_subscription_accepted",
-    "build_event",
-    "parse_event",
-    "parse",
-]
+    "NAMESPACES", "MAX_FIELD_TRIGGERS",
+    "FieldTrigger", "Subscription", "Unsubscription",
+    "sensor_data_namespace", "events_namespace",
+    "build_subscribe", "parse_subscribe", "build_unsubscribe", "parse_unsubscribe",
+    "build_subscription_accepted", "parse_subscription_accepted", "build_event", "parse_event", "parse",
+]  # fmt: skip
 
 NAMESPACES: tuple[str, ...] = (EVENTS, *EVENTS_ALIASES)
 """Every namespace of this dialect, the current one first."""
@@ -69,19 +52,19 @@ NAMESPACES: tuple[str, ...] = (EVENTS, *EVENTS_ALIASES)
 MAX_FIELD_TRIGGERS = sensordata.MAX_FIELD_NAMES
 """Most fields a subscription may name."""
 
-_SENSOR_DATA_OF = dict(zip(NAMESPACES, sensordata.NAMESPACES))
+_SENSOR_DATA_OF = dict(zip(NAMESPACES, sensordata.NAMESPACES, strict=True))
 _EVENTS_OF = {sd: ev for ev, sd in _SENSOR_DATA_OF.items()}
 
 
 def sensor_data_namespace(events_ns: str) -> str:
     """The sensor data namespace that goes with an events namespace (accepted, events)."""
-    x.check_namespace(events_ns, NAMESPACES)
+    x.check_namespace(events_ns, NAMESPACES, "events")
     return _SENSOR_DATA_OF[events_ns]
 
 
 def events_namespace(sensor_data_ns: str) -> str:
     """The events namespace that goes with a sensor data namespace."""
-    x.check_namespace(sensor_data_ns, sensordata.NAMESPACES)
+    x.check_namespace(sensor_data_ns, sensordata.NAMESPACES, "sensor data")
     return _EVENTS_OF[sensor_data_ns]
 
 
@@ -218,9 +201,15 @@ class Subscription:
 
     def _request(self, from_time: dt.datetime | None) -> ReadoutRequest:
         return ReadoutRequest(
-            id=self.id, categories=self.categories, fields=self.field_names, nodes=tuple(self.nodes),
-            from_time=from_time, service_token=self.service_token, device_token=self.device_token,
-            user_token=self.user_token, namespace=_SENSOR_DATA_OF.get(self.namespace, sensordata.NAMESPACES[0]),
+            id=self.id,
+            categories=self.categories,
+            fields=self.field_names,
+            nodes=tuple(self.nodes),
+            from_time=from_time,
+            service_token=self.service_token,
+            device_token=self.device_token,
+            user_token=self.user_token,
+            namespace=_SENSOR_DATA_OF.get(self.namespace, sensordata.NAMESPACES[0]),
         )
 
 
@@ -241,22 +230,22 @@ class Unsubscription:
 
 def build_subscribe(subscription: Subscription, *, ns: str = EVENTS) -> ET.Element:
     """``<subscribe>`` for an iq (set, by the text of the specification)."""
-    x.check_namespace(ns, NAMESPACES)
+    x.check_namespace(ns, NAMESPACES, "events")
     element = ET.Element(x.qname(ns, "subscribe"), id=subscription.id)
-    x.write_categories(element, subscription.categories)
-    for attribute, value in (
+    sensordata.write_categories(element, subscription.categories)
+    for attribute, duration in (
         ("maxAge", subscription.max_age),
         ("minInt", subscription.min_interval),
         ("maxInt", subscription.max_interval),
     ):
-        x.put(element, attribute, None if value is None else str(value))
-    x.write_tokens(element, subscription)
+        x.put(element, attribute, None if duration is None else str(duration))
+    x.write_tokens(element, subscription.service_token, subscription.device_token, subscription.user_token)
     x.put_true(element, "req", subscription.request)
-    element.extend(x.node_element(ns, node) for node in subscription.nodes)
+    x.add_nodes(element, x.qname(ns, "nd"), subscription.nodes)
     for trigger in subscription.fields:
         f = ET.SubElement(element, x.qname(ns, "f"), n=trigger.name)
-        for attribute, value in (("v", trigger.current), ("by", trigger.by), ("up", trigger.up), ("dn", trigger.down)):
-            x.put(f, attribute, None if value is None else format_double(value))
+        for attribute, number in (("v", trigger.current), ("by", trigger.by), ("up", trigger.up), ("dn", trigger.down)):
+            x.put(f, attribute, None if number is None else format_double(number))
     return element
 
 
@@ -283,7 +272,7 @@ def parse_subscribe(element: ET.Element) -> Subscription:
     """Read a ``<subscribe>`` in any of the dialect's namespaces."""
     ns, _ = x.expect(element, NAMESPACES, ("subscribe",))
     # The schema makes the node id optional here, unlike in readout requests.
-    nodes, fields = x.read_selection(
+    nodes, fields = sensordata.read_selection(
         element, ns, max_nodes=sensordata.MAX_NODES, max_fields=MAX_FIELD_TRIGGERS, node_id_required=False
     )
     triggers = tuple(
@@ -297,8 +286,8 @@ def parse_subscribe(element: ET.Element) -> Subscription:
         for f in fields
     )
     return Subscription(
-        id=x.required(element, "id"),
-        categories=x.read_categories(element),
+        id=x.required(element, "id", x.MAX_NAME_LENGTH),
+        categories=sensordata.read_categories(element),
         fields=triggers,
         nodes=nodes,
         max_age=_read_duration(element, "maxAge"),
@@ -315,7 +304,7 @@ def parse_subscribe(element: ET.Element) -> Subscription:
 
 def build_unsubscribe(subscription_id: str, *, ns: str = EVENTS) -> ET.Element:
     """``<unsubscribe>`` for an iq set."""
-    x.check_namespace(ns, NAMESPACES)
+    x.check_namespace(ns, NAMESPACES, "events")
     check_xml_text(subscription_id, "subscription id")
     return ET.Element(x.qname(ns, "unsubscribe"), id=subscription_id)
 
@@ -324,7 +313,7 @@ def build_unsubscribe(subscription_id: str, *, ns: str = EVENTS) -> ET.Element:
 def parse_unsubscribe(element: ET.Element) -> Unsubscription:
     """Read ``<unsubscribe>``."""
     ns, _ = x.expect(element, NAMESPACES, ("unsubscribe",))
-    return Unsubscription(x.required(element, "id"), namespace=ns)
+    return Unsubscription(x.required(element, "id", x.MAX_NAME_LENGTH), namespace=ns)
 
 
 # --- what the device sends back -----------------------------------------------------------------
@@ -357,12 +346,13 @@ def parse_event(element: ET.Element) -> ReadoutResponse:
     return sensordata.parse_response(element)
 
 
-_PARSERS = {"subscribe": parse_subscribe, "unsubscribe": parse_unsubscribe}
+_PARSERS: dict[str, Callable[[ET.Element], Subscription | Unsubscription]] = {
+    "subscribe": parse_subscribe,
+    "unsubscribe": parse_unsubscribe,
+}
 
 
 @x.guard
 def parse(element: ET.Element) -> Subscription | Unsubscription:
     """Read any top-level element of this dialect (subscribe, unsubscribe)."""
-    _, local = x.expect(element, NAMESPACES, tuple(_PARSERS))
-    return _PARSERS[local](element)
-
+    return x.dispatch(element, NAMESPACES, _PARSERS)

@@ -2,9 +2,9 @@
 
 Wire format
 -----------
-``<set xmlns='urn:xmpp:iot:control'>`` holds ``<node nodeId= sourceId= cacheType=/>`` (a :class:`~xiotlab.protocol.values.NodeRef`
-whose ``partition`` carries ``cacheType``)
-references and typed values named after their type: ``<boolean name= value=/>``,
+``<set xmlns='urn:xmpp:iot:control'>`` holds ``<node nodeId= sourceId= cacheType=/>``
+references (a :class:`~xiotlab.protocol.values.NodeRef` whose ``partition`` carries ``cacheType``)
+and typed values named after their type: ``<boolean name= value=/>``,
 ``<color/>``, ``<date/>``, ``<dateTime/>``, ``<double/>``, ``<duration/>``,
 ``<int/>``, ``<long/>``, ``<string/>``, ``<time/>`` (there is no enumeration
 type), or a submitted data form. It travels in an ``<iq type='set'/>`` when the
@@ -51,6 +51,18 @@ The plugin follows the 2014 draft (0.2), before errors became XMPP errors.
   so such messages arrive as ``normal``. Nothing of this changes the wire here.
 * It knows no ``getForm``, no forms inside ``set`` and no tokens; those are
   built and parsed here per the XEP, for other legacy peers.
+
+Limits
+------
+Those of :mod:`.control`, whose :class:`~.control.Dialect` reads this dialect
+too: at most :data:`~.control.MAX_PARAMETERS` parameters,
+:data:`~.control.MAX_NODES` node references, :data:`~.control.MAX_ELEMENTS`
+elements nested :data:`~.control.MAX_DEPTH` deep; parameter names, node ids,
+sources and cache types, response codes and the name in the plugin's private
+error at most :data:`~.elements.MAX_NAME_LENGTH` characters, tokens at most
+:data:`~.elements.MAX_TOKEN_LENGTH`, values at most
+:data:`~.parameters.MAX_VALUE_LENGTH`. Beyond that, parsers raise
+:class:`~xiotlab.errors.ProtocolError`.
 """
 
 from __future__ import annotations
@@ -58,44 +70,60 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Unpack
 
 from ..errors import ParameterError, ProtocolError, StanzaError
-from . import control
-from .control import (
-    MAX_NODES,
-    MAX_PARAMETERS,
-    MAX_VALUE_LENGTH,
-    ControlForm,
-    ControlParameter,
-    ParameterType,
-    ParameterValue,
-    parse_control_form,
-    resolve_set,
-    to_lexical,
-    validate,
+from . import control, control_form, stanza_errors
+from .control import MAX_DEPTH, MAX_ELEMENTS, Dialect, GetFormRequest, SetRequest, Tokens
+from .elements import (
+    LEGACY_NODE_ATTRIBUTES,
+    LEGACY_TOKEN_ATTRIBUTES,
+    MAX_NAME_LENGTH,
+    check_bounds,
+    guard,
+    optional,
+    split,
+    xml_text,
 )
 from .namespaces import LEGACY_CONTROL, STANZA_ERRORS
+from .parameters import MAX_VALUE_LENGTH, ControlParameter, ParameterType, ParameterValue
 from .values import LOCAL, NodeRef
 
 __all__ = [
-    "NAMESPACE", "NodeRef", "LegacySetResponse",
-    "build_control_form", "build_get_form", "build_set", "build_set_error", "build_set_form",
-    "build_set_response", "parse_control_form", "parse_error", "parse_get_form", "parse_set",
-    "parse_set_response", "resolve_set", "validate", "ControlForm", "ControlParameter",
-    "ParameterType", "ParameterValue",
-]
+    "DIALECT", "NAMESPACE",
+    "LegacySetResponse",
+    "build_control_form", "build_get_form", "build_set", "build_set_error", "build_set_form", "build_set_response",
+    "parse_error", "parse_get_form", "parse_set", "parse_set_response",
+]  # fmt: skip
 
 NAMESPACE = LEGACY_CONTROL
+
+DIALECT = Dialect(
+    label="legacy control", namespaces=(LEGACY_CONTROL,),
+    elements={t: t.value for t in ParameterType if t is not ParameterType.ENUM},
+    name="name", value="value", node="node", node_attributes=LEGACY_NODE_ATTRIBUTES,
+    tokens=LEGACY_TOKEN_ATTRIBUTES, response="setResponse", parameter="parameter",
+    # The plugin passes its user's strings through (str(True) is "True"), legacy peers mean
+    # local time by a dateTime without zone, and slixmpp drops an attribute set to "".
+    naive_tz=LOCAL, lenient=True, empty_string_omitted=True, response_extras=("error",),
+)  # fmt: skip
+"""How the legacy dialect names what the current one names otherwise (see :class:`.control.Dialect`)."""
+
 _NS = f"{{{LEGACY_CONTROL}}}"
-_TYPES = {t.value: t for t in ParameterType if t is not ParameterType.ENUM}
 
 # The plugin's result codes (XEP-0325 0.2) and the stanza conditions that replaced them in 0.3.
 _CODE_TO_CONDITION = {
-    "NotFound": "item-not-found", "InsufficientPrivileges": "forbidden", "Locked": "conflict",
-    "NotImplemented": "feature-not-implemented", "FormError": "bad-request", "OtherError": "bad-request",
+    "NotFound": "item-not-found",
+    "InsufficientPrivileges": "forbidden",
+    "Locked": "conflict",
+    "NotImplemented": "feature-not-implemented",
+    "FormError": "bad-request",
+    "OtherError": "bad-request",
 }
 _CONDITION_TO_CODE = {
-    "item-not-found": "NotFound", "forbidden": "InsufficientPrivileges", "conflict": "Locked",
+    "item-not-found": "NotFound",
+    "forbidden": "InsufficientPrivileges",
+    "conflict": "Locked",
     "feature-not-implemented": "NotImplemented",
 }
 
@@ -114,80 +142,28 @@ class LegacySetResponse:
         return not self.nodes and not self.parameters
 
 
-# --- helpers -----------------------------------------------------------------
-
-
-def _expect(element: ET.Element, local: str) -> None:
-    control._expect(element, local, (LEGACY_CONTROL,))
-
-
-def _add_nodes(parent: ET.Element, nodes: Iterable[NodeRef]) -> None:
-    # The legacy dialect's third scoping attribute, cacheType, travels in NodeRef.partition.
-    control.add_node_refs(parent, _NS + "node", nodes, ("nodeId", "sourceId", "cacheType"))
-
-
-def _parse_node(element: ET.Element) -> NodeRef:
-    control._leaf(element, "<node/>")
-    return NodeRef(control._attr(element, "nodeId", "<node/>"),
-                   control._attr(element, "sourceId", "<node/>", False) or None,
-                   control._attr(element, "cacheType", "<node/>", False) or None)
-
-
-def _tokens(element: ET.Element, st: str, dt: str, ut: str) -> None:
-    for name, value in (("serviceToken", st), ("deviceToken", dt), ("userToken", ut)):
-        if value:
-            element.set(name, control._xml_attr(value, name))
-
-
 # --- set -----------------------------------------------------------------------
 
 
 def build_set(
-    values: Iterable[ParameterValue],
-    *,
-    nodes: Iterable[NodeRef] = (),
-    service_token: str = "",
-    device_token: str = "",
-    user_token: str = "",
+    values: Iterable[ParameterValue], *, nodes: Iterable[NodeRef] = (), **tokens: Unpack[Tokens]
 ) -> ET.Element:
     """A legacy ``<set/>`` of typed values, for an ``<iq type='set'/>`` or a ``<message/>``.
 
-    Raises ProtocolError for enumerations (the legacy dialect has none: send
-    the value as a string) and for values that do not fit their type.
+    ``tokens`` are the :class:`~.control.Tokens` keywords. Raises
+    ProtocolError for enumerations (the legacy dialect has none: send the
+    value as a string) and for values that do not fit their type.
     """
-    el = ET.Element(_NS + "set")
-    _tokens(el, service_token, device_token, user_token)
-    _add_nodes(el, nodes)
-    for count, v in enumerate(values, 1):
-        if count > MAX_PARAMETERS:
-            raise ProtocolError(f"a set may carry at most {MAX_PARAMETERS} parameters; split it")
-        if v.type is ParameterType.ENUM:
-            raise ProtocolError(
-                f"control parameter {v.name!r}: the legacy dialect has no enumerations; send it as a string"
-            )
-        if not v.name:
-            raise ProtocolError("a parameter value needs a non-empty name")
-        try:
-            lexical = to_lexical(v.type, v.value)
-            control._check_xml_text(v.name)
-        except (TypeError, ValueError) as exc:
-            raise ProtocolError(f"control parameter {v.name!r}: {exc}") from None
-        ET.SubElement(el, _NS + v.type.value, name=v.name, value=lexical)
-    return el
+    return DIALECT.build_set(NAMESPACE, values, nodes, tokens)
 
 
-def build_set_form(
-    values: Iterable[ParameterValue], *, session: str = "", nodes: Iterable[NodeRef] = ()
-) -> ET.Element:
+def build_set_form(values: Iterable[ParameterValue], *, session: str = "", nodes: Iterable[NodeRef] = ()) -> ET.Element:
     """A legacy ``<set/>`` carrying a submitted (partial) control form."""
-    current = control.build_set_form(values, session=session)
-    el = ET.Element(_NS + "set")
-    _add_nodes(el, nodes)
-    el.extend(list(current))
-    return el
+    return DIALECT.build_set_form(NAMESPACE, values, session, nodes, {})
 
 
-def parse_set(element: ET.Element) -> control.SetRequest:
+@guard
+def parse_set(element: ET.Element) -> SetRequest:
     """A legacy ``<set/>`` (from an iq or a message) to a :class:`~.control.SetRequest` in this namespace.
 
     Raises ProtocolError when malformed or too large, ParameterError (naming
@@ -195,33 +171,7 @@ def parse_set(element: ET.Element) -> control.SetRequest:
     Answer a ParameterError to an iq with :func:`build_set_error`, whose
     second element slixmpp's client needs and a generic error answer lacks.
     """
-    _expect(element, "set")
-    values, nodes, form = control.read_set_children(
-        element, LEGACY_CONTROL, "node", _parse_node, _TYPES, _parse_value, "a legacy control <set/>")
-    attr = lambda n: control._attr(element, n, "<set/>", False)  # noqa: E731
-    return control.SetRequest(values, nodes, form, attr("serviceToken"), attr("deviceToken"),
-                              attr("userToken"), namespace=NAMESPACE)
-
-
-def _parse_value(element: ET.Element, t: ParameterType) -> ParameterValue:
-    what = f"<{t.value}/>"
-    control._leaf(element, what)
-    name = control._attr(element, "name", what)
-    if not name:
-        raise ProtocolError(f"{what} has an empty parameter name")
-    text = element.get("value")
-    if text is None and t is ParameterType.STRING:
-        text = ""  # slixmpp deletes an attribute set to "": that is how it sends an empty string
-    if text is None:
-        raise ParameterError(name, "no value was given (the value attribute is missing)",
-                             hint="send the value in the value attribute")
-    try:
-        # The plugin passes its user's strings through (str(True) is "True"),
-        # and legacy peers mean local time by a dateTime without zone.
-        value = control.from_lexical(t, text, naive_tz=LOCAL, lenient=True)
-    except ValueError as exc:
-        raise ParameterError(name, f"syntax error: {exc}", hint=f"send a valid {t} value") from None
-    return ParameterValue(name, t, value)
+    return DIALECT.parse_set(element)
 
 
 # --- response --------------------------------------------------------------------
@@ -235,35 +185,17 @@ def build_set_response(
     ``response_code='OK'`` is for slixmpp's client, whose callback reads
     nothing else; pass None for a strictly XEP-0325 0.3+ answer.
     """
-    el = ET.Element(_NS + "setResponse")
+    element = DIALECT.build_set_response(NAMESPACE, nodes, parameters)
     if response_code:
-        el.set("responseCode", response_code)
-    _add_nodes(el, nodes)
-    for name in parameters:
-        ET.SubElement(el, _NS + "parameter", name=control._xml_attr(name, "parameter name"))
-    return el
+        element.set("responseCode", response_code)
+    return element
 
 
+@guard
 def parse_set_response(element: ET.Element) -> LegacySetResponse:
     """A ``<setResponse/>`` to a :class:`LegacySetResponse` (the plugin's private ``<error/>`` is skipped)."""
-    _expect(element, "setResponse")
-    nodes, params = [], []
-    for child in element:
-        ns, local = control._split(child.tag)
-        if ns == LEGACY_CONTROL and local == "node":
-            if len(nodes) >= MAX_NODES:
-                raise ProtocolError(f"a response may name at most {MAX_NODES} nodes")
-            nodes.append(_parse_node(child))
-        elif ns == LEGACY_CONTROL and local == "parameter":
-            if len(params) >= MAX_PARAMETERS:
-                raise ProtocolError(f"a response may name at most {MAX_PARAMETERS} parameters")
-            control._leaf(child, "<parameter/>")
-            params.append(control._attr(child, "name", "<parameter/>"))
-        elif ns == LEGACY_CONTROL and local == "error":
-            control._leaf(child, "<error/>")
-        else:
-            raise ProtocolError(f"unexpected {child.tag!r} in <setResponse/>")
-    return LegacySetResponse(tuple(nodes), tuple(params), control._attr(element, "responseCode", "", False))
+    _, nodes, parameters = DIALECT.parse_set_response(element)
+    return LegacySetResponse(nodes, parameters, optional(element, "responseCode", MAX_NAME_LENGTH) or "")
 
 
 # --- errors ------------------------------------------------------------------------
@@ -278,15 +210,17 @@ def build_set_error(error: StanzaError, *, nodes: Iterable[NodeRef] = ()) -> tup
     """
     stanza_error = control.build_error(error, namespace=LEGACY_CONTROL)
     code = _CONDITION_TO_CODE.get(error.condition, "OtherError")
-    resp = build_set_response(nodes=nodes, response_code=code,
-                              parameters=[error.parameter] if isinstance(error, ParameterError) else ())
+    resp = build_set_response(
+        nodes=nodes, response_code=code, parameters=[error.parameter] if isinstance(error, ParameterError) else ()
+    )
     private = ET.SubElement(resp, _NS + "error")
     if isinstance(error, ParameterError):
         private.set("var", error.parameter)
-    private.text = control._xml_attr(error.text or error.condition or "error", "error text")
+    private.text = xml_text(error.text or error.condition or "error", "error text")
     return stanza_error, resp
 
 
+@guard
 def parse_error(iq: ET.Element) -> StanzaError:
     """The refusal in a legacy iq error as an exception: ParameterError when a parameter is named.
 
@@ -294,10 +228,10 @@ def parse_error(iq: ET.Element) -> StanzaError:
     slixmpp's ``<setResponse responseCode=...>`` shape (see the module notes
     on its bogus ``var``).
     """
-    if not isinstance(iq, ET.Element) or control._split(iq.tag)[1] != "iq":
-        raise ProtocolError(f"expected the <iq/> of the error answer, got {getattr(iq, 'tag', iq)!r}")
-    control._check_bounds(iq)
-    std = next((c for c in iq if control._split(c.tag)[1] == "error"), None)
+    if split(iq.tag)[1] != "iq":
+        raise ProtocolError(f"expected the <iq/> of the error answer, got {iq.tag!r}")
+    check_bounds(iq, MAX_ELEMENTS, MAX_DEPTH)
+    std = stanza_errors.error_of(iq)
     resp = iq.find(_NS + "setResponse")
     if std is not None and resp is not None and _is_slixmpp_default(std):
         std = None  # the device's own answer is the setResponse
@@ -311,17 +245,23 @@ def parse_error(iq: ET.Element) -> StanzaError:
     code = answer.response_code or "OtherError"
     condition = _CODE_TO_CONDITION.get(code, "undefined-condition")
     if answer.parameters:
-        return ParameterError(answer.parameters[0], text or code, condition=condition,
-                              others=tuple((p, text or code) for p in answer.parameters[1:]))
+        return ParameterError(
+            answer.parameters[0],
+            text or code,
+            condition=condition,
+            others=tuple((p, text or code) for p in answer.parameters[1:]),
+        )
     if answer.nodes:
         ids = ", ".join(n.id for n in answer.nodes)
-        return StanzaError(f"the device refused node(s) {ids}: {code}" + (f" ({text})" if text else ""),
-                           condition=condition, text=text)
-    var = private.get("var") if private is not None else None
+        return StanzaError(
+            f"the device refused node(s) {ids}: {code}" + (f" ({text})" if text else ""), condition=condition, text=text
+        )
+    var = optional(private, "var", MAX_NAME_LENGTH) if private is not None else None
     if var:
         return ParameterError(var, text or code, condition=condition)
-    return StanzaError(f"the device refused the request: {code}" + (f" ({text})" if text else ""),
-                       condition=condition, text=text)
+    return StanzaError(
+        f"the device refused the request: {code}" + (f" ({text})" if text else ""), condition=condition, text=text
+    )
 
 
 def _is_slixmpp_default(error: ET.Element) -> bool:
@@ -331,37 +271,30 @@ def _is_slixmpp_default(error: ET.Element) -> bool:
     slixmpp, reading such an answer, adds ``<error type='cancel'><feature-not-implemented/>``,
     which would hide the device's own reason and the parameter it names.
     """
-    return (error.get("type") == "cancel" and not (error.text or "").strip()
-            and [c.tag for c in error] == [f"{{{STANZA_ERRORS}}}feature-not-implemented"])
+    return (
+        error.get("type") == "cancel"
+        and not (error.text or "").strip()
+        and [c.tag for c in error] == [f"{{{STANZA_ERRORS}}}feature-not-implemented"]
+    )
 
 
 # --- getForm and the form ----------------------------------------------------------
 
 
-def build_get_form(
-    *, nodes: Iterable[NodeRef] = (), service_token: str = "", device_token: str = "", user_token: str = ""
-) -> ET.Element:
-    """A legacy ``<getForm/>`` for an ``<iq type='get'/>``; the result's payload is the form."""
-    el = ET.Element(_NS + "getForm")
-    _tokens(el, service_token, device_token, user_token)
-    _add_nodes(el, nodes)
-    return el
+def build_get_form(*, nodes: Iterable[NodeRef] = (), **tokens: Unpack[Tokens]) -> ET.Element:
+    """A legacy ``<getForm/>`` for an ``<iq type='get'/>``; the result's payload is the form.
+
+    ``tokens`` are the :class:`~.control.Tokens` keywords.
+    """
+    return DIALECT.root(NAMESPACE, "getForm", nodes, tokens)
 
 
-def parse_get_form(element: ET.Element) -> tuple[NodeRef, ...]:
-    """A legacy ``<getForm/>`` to the node references it names."""
-    _expect(element, "getForm")
-    nodes = []
-    for child in element:
-        if child.tag != _NS + "node":
-            raise ProtocolError(f"unexpected {child.tag!r} in <getForm/>; only <node/> belongs there")
-        if len(nodes) >= MAX_NODES:
-            raise ProtocolError(f"a form request may name at most {MAX_NODES} nodes")
-        nodes.append(_parse_node(child))
-    return tuple(nodes)
+@guard
+def parse_get_form(element: ET.Element) -> GetFormRequest:
+    """A legacy ``<getForm/>`` to the node references (and tokens) it names."""
+    return DIALECT.parse_get_form(element)
 
 
 def build_control_form(parameters: Iterable[ControlParameter], *, title: str = "", session: str = "") -> ET.Element:
     """The control form for a legacy ``<getForm/>`` (groups as ``<parameterGroup name=/>``)."""
-    return control.build_control_form(parameters, title=title, session=session, namespace=LEGACY_CONTROL)
-
+    return control_form.build_control_form(parameters, title=title, session=session, namespace=LEGACY_CONTROL)

@@ -50,8 +50,10 @@ What the plugin gets wrong, and how this module lives with it:
   reads back as no node.
 * ``cacheType`` travels in :attr:`~.values.NodeRef.partition`.
 * Rejections are an iq of type error holding ``<rejected>`` (v0.2), not a
-  standard stanza error; :func:`build_rejected` makes that payload, the
-  runtime should add a standard ``<error>`` beside it for other peers.
+  standard stanza error; :func:`build_refusal` gives both, to be put side by
+  side in the error answer: the plugin hears only ``<rejected>``, other peers
+  only the standard ``<error>``. Reading such an answer, :func:`read_error`
+  takes the ``<rejected>`` reason as the error's text.
 """
 
 from __future__ import annotations
@@ -60,13 +62,13 @@ import dataclasses
 import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from typing import Union
 
-from ..errors import ProtocolError
-from . import _sdxml as x
-from . import sensordata
+from ..errors import ProtocolError, XmppError
+from . import elements as x
+from . import sensordata, stanza_errors
+from .elements import LEGACY_NODE_ATTRIBUTES, LEGACY_TOKEN_ATTRIBUTES
 from .namespaces import LEGACY_SENSOR_DATA
-from .sensordata import Accepted, Cancel, Done, ReadoutRequest, ReadoutResponse, Started
+from .sensordata import Accepted, Cancel, Done, ReadoutRequest, ReadoutResponse, RequestNotice, Started
 from .values import (
     LOCAL,
     UTC,
@@ -85,33 +87,13 @@ from .values import (
 )
 
 __all__ = [
-    "NAMESPACE",
-    "SLIXMPP_ELEMENTS",
-    "XEP_ELEMENTS",
-    "CATEGORY_NAMES",
-    "QOS_NAMES",
-    "Cancelled",
-    "Rejected",
-    "build_request",
-    "parse_request",
-    "build_accepted",
-    "parse_accepted",
-    "build_started",
-    "parse_started",
-    "build_done",
-    "parse_done",
-    "build_cancel",
-    "parse_cancel",
-    "build_cancelled",
-    "parse_cancelled",
-    "build_rejected",
-    "parse_rejected",
-    "build_fields",
-    "parse_fields",
-    "build_failure",
-    "parse_failure",
-    "parse",
-]
+    "NAMESPACE", "SLIXMPP_ELEMENTS", "XEP_ELEMENTS", "CATEGORY_NAMES", "QOS_NAMES",
+    "Cancelled", "Rejected",
+    "build_request", "parse_request", "build_accepted", "parse_accepted", "build_started", "parse_started",
+    "build_done", "parse_done", "build_cancel", "parse_cancel", "build_cancelled", "parse_cancelled",
+    "build_rejected", "parse_rejected", "build_refusal", "read_error", "build_fields", "parse_fields",
+    "build_failure", "parse_failure", "parse",
+]  # fmt: skip
 
 NAMESPACE = LEGACY_SENSOR_DATA
 """The one namespace of the legacy dialect."""
@@ -158,10 +140,18 @@ CATEGORY_NAMES: dict[Category, str] = {
 }
 """Category → attribute written on legacy fields."""
 
-_PLAIN_CATEGORIES = {c: n for c, n in CATEGORY_NAMES.items() if c is not Category.HISTORICAL}
+_PLAIN_CATEGORIES: dict[Category, str] = {c: n for c, n in CATEGORY_NAMES.items() if c is not Category.HISTORICAL}
 _HISTORICAL_NAMES = (
-    "historical", "historicalSecond", "historicalMinute", "historicalHour", "historicalDay",
-    "historicalWeek", "historicalMonth", "historicalQuarter", "historicalYear", "historicalOther",
+    "historical",
+    "historicalSecond",
+    "historicalMinute",
+    "historicalHour",
+    "historicalDay",
+    "historicalWeek",
+    "historicalMonth",
+    "historicalQuarter",
+    "historicalYear",
+    "historicalOther",
 )
 
 QOS_NAMES: dict[QoS, str] = {
@@ -190,10 +180,9 @@ _HISTORICAL_SET = frozenset(_HISTORICAL_NAMES)
 
 
 @dataclasses.dataclass(frozen=True)
-class Cancelled:
+class Cancelled(RequestNotice):
     """The device confirms a cancellation (``<cancelled>``, legacy only)."""
 
-    id: str
     namespace: str = dataclasses.field(default=NAMESPACE, compare=False)
 
 
@@ -206,7 +195,7 @@ class Rejected:
     namespace: str = dataclasses.field(default=NAMESPACE, compare=False)
 
 
-LegacyElement = Union[ReadoutRequest, Accepted, Started, Done, Cancel, Cancelled, Rejected, ReadoutResponse]
+LegacyElement = ReadoutRequest | Accepted | Started | Done | Cancel | Cancelled | Rejected | ReadoutResponse
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -273,53 +262,47 @@ def build_request(request: ReadoutRequest) -> ET.Element:
         x.write_flags(element, request.categories, _REQUEST_CATEGORY_TABLE)
     for name, value in (("from", request.from_time), ("to", request.to_time), ("when", request.when)):
         x.put(element, name, None if value is None else _plugin_time(value))
-    x.put(element, "serviceToken", request.service_token)
-    x.put(element, "deviceToken", request.device_token)
-    x.put(element, "userToken", request.user_token)
-    element.extend(_node_element("node", node) for node in request.nodes)
+    x.write_tokens(
+        element, request.service_token, request.device_token, request.user_token, names=LEGACY_TOKEN_ATTRIBUTES
+    )
+    x.add_nodes(element, x.qname(NAMESPACE, "node"), request.nodes, LEGACY_NODE_ATTRIBUTES)
     for name in request.fields:
         ET.SubElement(element, x.qname(NAMESPACE, "field"), name=name)
     return element
 
 
 def _node_element(local: str, node: NodeRef | None) -> ET.Element:
-    """``<node>`` or ``<error>`` with nodeId, sourceId, cacheType; a plain device has the empty id."""
-    node = node or NodeRef("")
-    element = ET.Element(x.qname(NAMESPACE, local), nodeId=node.id)
-    x.put(element, "sourceId", node.source)
-    x.put(element, "cacheType", node.partition)
-    return element
+    """``<node>`` or ``<error>`` naming ``node``; a plain device has the empty id."""
+    return x.node_element(x.qname(NAMESPACE, local), node or NodeRef(""), LEGACY_NODE_ATTRIBUTES)
 
 
 def _read_node(element: ET.Element) -> NodeRef:
-    return NodeRef(x.required(element, "nodeId"), x.optional(element, "sourceId"), x.optional(element, "cacheType"))
+    return x.read_node(element, LEGACY_NODE_ATTRIBUTES)
 
 
 @x.guard
 def parse_request(element: ET.Element) -> ReadoutRequest:
     """Read a legacy ``<req>``; zone-less times are local time."""
     x.expect(element, _NAMESPACES, ("req",))
-    nodes: list[NodeRef] = []
-    fields: list[str] = []
-    for local, child in x.children(element, NAMESPACE):
-        if local == "node":
-            nodes.append(_read_node(child))
-            x.check_limit(len(nodes), sensordata.MAX_NODES, "node references", element)
-        elif local == "field":
-            fields.append(x.required(child, "name"))
-            x.check_limit(len(fields), sensordata.MAX_FIELD_NAMES, "field names", element)
+    nodes, fields = sensordata.read_selection(
+        element,
+        NAMESPACE,
+        max_nodes=sensordata.MAX_NODES,
+        max_fields=sensordata.MAX_FIELD_NAMES,
+        node="node",
+        field="field",
+        node_attributes=LEGACY_NODE_ATTRIBUTES,
+    )
     return ReadoutRequest(
         id=_read_seqnr(element),
         categories=_read_categories(element),
-        fields=tuple(fields),
-        nodes=tuple(nodes),
+        fields=tuple(x.required(f, "name") for f in fields),
+        nodes=nodes,
         from_time=_stamp(element, "from"),
         to_time=_stamp(element, "to"),
         when=_stamp(element, "when"),
-        service_token=x.optional(element, "serviceToken"),
-        device_token=x.optional(element, "deviceToken"),
-        user_token=x.optional(element, "userToken"),
         namespace=NAMESPACE,
+        **x.read_tokens(element, LEGACY_TOKEN_ATTRIBUTES),
     )
 
 
@@ -389,6 +372,37 @@ def _reason(element: ET.Element) -> str:
 parse_rejected = _simple_parser("rejected", lambda e, s: Rejected(s, _reason(e)))
 
 
+def build_refusal(
+    request: ET.Element, reason: str, *, condition: str = "bad-request", kind: str = "modify"
+) -> tuple[ET.Element, ET.Element]:
+    """The two children of an iq error refusing legacy ``request``: ``(<error/>, <rejected>)``.
+
+    Without ``<rejected>`` the plugin never tells its caller; without the
+    standard error, other peers see no condition. ``TypeError``/``ValueError``
+    (see :func:`build_rejected`) when the request's ``seqnr`` cannot be
+    echoed: then only a standard error can answer.
+    """
+    rejected = build_rejected(request.get("seqnr", ""), reason)
+    return stanza_errors.build_error(condition, reason, kind=kind), rejected
+
+
+def read_error(answer: ET.Element) -> XmppError:
+    """The exception an iq error answering a legacy request stands for (a reader for the runtime).
+
+    What :func:`.stanza_errors.read_error` makes of it, with the reason of a
+    ``<rejected>`` beside the error, which says more than its condition, as
+    its text.
+    """
+    rejected = answer.find(x.qname(NAMESPACE, "rejected"))
+    reason = ""
+    if rejected is not None:
+        try:
+            reason = parse_rejected(rejected).reason
+        except ProtocolError:
+            pass  # a reason that cannot be read adds nothing to the condition
+    return stanza_errors.read_error(answer, reason=reason)
+
+
 # --- fields ----------------------------------------------------------------------------------------
 
 
@@ -421,7 +435,7 @@ def build_fields(
     fields = tuple(fields)
     if any(not isinstance(f, Field) for f in fields):
         raise TypeError("build_fields takes Field objects; report errors with build_failure")
-    for node, stamps in x.group_by_node_and_time(fields).items():
+    for node, stamps in sensordata.group_by_node_and_time(fields).items():
         parent = _node_element("node", node)
         for stamp, group in stamps.items():
             ts = ET.SubElement(parent, x.qname(NAMESPACE, "timestamp"), value=format_datetime(stamp))
@@ -443,7 +457,7 @@ def _parse_field(element: ET.Element, local: str, stamp: dt.datetime, node: Node
     value, decimals = x.lexical(
         element, "value", parse_value, vtype, x.required(element, "value"), naive_tz=LOCAL, lenient=True
     )
-    return Field._from_parser(
+    return Field.from_parser(
         name=x.required(element, "name"),
         value=value,
         type=vtype,
@@ -480,7 +494,7 @@ def parse_fields(element: ET.Element) -> ReadoutResponse:
                 continue
             stamp = _stamp(ts, "value")
             if stamp is None:
-                x.required(ts, "value")
+                raise x.missing(ts, "value")
             for field_local, child in x.children(ts, NAMESPACE):
                 if field_local in _TYPES:
                     fields.append(_parse_field(child, field_local, stamp, node))
@@ -543,6 +557,8 @@ _PARSERS = {
 
 @x.guard
 def parse(element: ET.Element) -> LegacyElement:
-    """Read any top-level legacy element (req, accepted, started, done, cancel, cancelled, rejected, fields, failure)."""
-    _, local = x.expect(element, _NAMESPACES, tuple(_PARSERS))
-    return _PARSERS[local](element)
+    """Read any top-level legacy element.
+
+    That is req, accepted, started, done, cancel, cancelled, rejected, fields or failure.
+    """
+    return x.dispatch(element, _NAMESPACES, _PARSERS)

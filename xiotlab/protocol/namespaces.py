@@ -10,7 +10,6 @@ legacy dialect, whose elements differ.
 SENSOR_DATA = "urn:nfi:iot:sd:1.0"
 EVENTS = "urn:nfi:iot:events:1.0"
 CONTROL = "urn:nfi:iot:ctr:1.0"
-PROVISIONING_DEVICE = "urn:nfi:iot:prov:d:1.0"
 PROVISIONING_OWNER = "urn:nfi:iot:prov:o:1.0"
 
 # Same elements as the current dialect, older namespace names.
@@ -30,7 +29,6 @@ STANZA_ERRORS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 XDATA_VALIDATE = "http://jabber.org/protocol/xdata-validate"  # XEP-0122
 XDATA_LAYOUT = "http://jabber.org/protocol/xdata-layout"  # XEP-0141
 XDATA_DYNAMIC = "urn:xmpp:xdata:dynamic"  # XEP-0336
-XDATA_COLOR = "urn:xmpp:xdata:color"  # XEP-0331
 # xiotlab's own extension of control forms, for what XEP-0122 cannot say
 # (a step between values, the type name of an enumeration). Other clients
 # ignore it; xiotlab owners read it to recover a parameter exactly.
@@ -38,3 +36,8 @@ XIOTLAB_CONTROL_FORM = "urn:xiotlab:ctr:form:1"
 
 # The stanza namespace of a client stream, where <error/> lives.
 CLIENT = "jabber:client"
+
+# Plain XMPP a participant speaks besides the stanzas slixmpp handles.
+DISCO_INFO = "http://jabber.org/protocol/disco#info"  # XEP-0030
+ROSTER = "jabber:iq:roster"  # RFC 6121
+HINTS = "urn:xmpp:hints"  # XEP-0334

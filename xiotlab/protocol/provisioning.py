@@ -55,8 +55,11 @@ def parse_is_friend(element: ET.Element) -> IsFriend:
 def build_is_friend_rule(rule: IsFriendRule) -> ET.Element:
     return ET.Element(
         f"{{{NS}}}isFriendRule",
-        jid=rule.jid, remoteJid=rule.remote_jid, key=rule.key,
-        result="true" if rule.result else "false", range=rule.range.value,
+        jid=rule.jid,
+        remoteJid=rule.remote_jid,
+        key=rule.key,
+        result="true" if rule.result else "false",
+        range=rule.range.value,
     )
 
 
@@ -77,7 +80,8 @@ def parse_is_friend_rule(element: ET.Element) -> IsFriendRule:
 def _attributes(element: ET.Element, tag: str, **names: str) -> dict[str, str]:
     if element.tag != f"{{{NS}}}{tag}":
         raise ProtocolError(f"Expected <{tag} xmlns='{NS}'>, got {element.tag}.")
-    missing = [wire for wire in names.values() if not element.get(wire)]
+    values = {name: element.get(wire, "") for name, wire in names.items()}
+    missing = [wire for name, wire in names.items() if not values[name]]
     if missing:
         raise ProtocolError(f"<{tag}> lacks the required attribute(s) {', '.join(missing)}.")
-    return {name: element.get(wire) for name, wire in names.items()}
+    return values

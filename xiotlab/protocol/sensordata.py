@@ -23,7 +23,10 @@ thing keys pending requests by (requester full JID, id).
 
 Limits: a request or subscription may name at most :data:`MAX_FIELD_NAMES`
 fields and :data:`MAX_NODES` nodes, a response may carry at most
-:data:`MAX_RESPONSE_ITEMS` fields and errors; parsers refuse more with
+:data:`MAX_RESPONSE_ITEMS` fields and errors; a request's id (which the
+answers echo) and node ids, sources and partitions may be at most
+:data:`~.elements.MAX_NAME_LENGTH` characters long, tokens at most
+:data:`~.elements.MAX_TOKEN_LENGTH`; parsers refuse more with
 :class:`~xiotlab.errors.ProtocolError`. Unknown elements and attributes are
 ignored, as the specification allows for extensions.
 """
@@ -33,17 +36,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
-from typing import Union
+from collections.abc import Callable, Iterable
 
-from . import _sdxml as x
 from ..errors import ProtocolError
+from . import elements as x
 from .namespaces import SENSOR_DATA, SENSOR_DATA_ALIASES
 from .values import (
+    CATEGORY_ATTRIBUTES,
+    QOS_ATTRIBUTES,
     UTC,
     Category,
     Field,
     NodeRef,
+    QoS,
     ReadoutError,
     ValueType,
     as_utc,
@@ -54,35 +59,12 @@ from .values import (
 )
 
 __all__ = [
-    "NAMESPACES",
-    "MAX_FIELD_NAMES",
-    "MAX_NODES",
-    "MAX_RESPONSE_ITEMS",
-    "ELEMENTS",
-    "ReadoutRequest",
-    "Accepted",
-    "Started",
-    "Done",
-    "Cancel",
-    "ReadoutResponse",
-    "build_request",
-    "parse_request",
-    "build_accepted",
-    "parse_accepted",
-    "build_started",
-    "parse_started",
-    "build_done",
-    "parse_done",
-    "build_cancel",
-    "parse_cancel",
-    "build_response",
-    "parse_response",
-    "build_data",
-    "parse_data",
-    "build_field",
-    "parse_field",
-    "parse",
-]
+    "NAMESPACES", "MAX_FIELD_NAMES", "MAX_NODES", "MAX_RESPONSE_ITEMS", "ELEMENTS",
+    "ReadoutRequest", "Accepted", "RequestNotice", "Started", "Done", "Cancel", "ReadoutResponse",
+    "build_request", "parse_request", "build_accepted", "parse_accepted", "build_started", "parse_started",
+    "build_done", "parse_done", "build_cancel", "parse_cancel", "build_response", "parse_response",
+    "build_data", "parse_data", "build_field", "parse_field", "parse",
+]  # fmt: skip
 
 NAMESPACES: tuple[str, ...] = (SENSOR_DATA, *SENSOR_DATA_ALIASES)
 """Every namespace of this dialect, the current one first."""
@@ -116,14 +98,22 @@ _FIELD_NAMES = tuple(_TYPES)
 # Qualified tags, once per namespace rather than once per element.
 _FIELD_TAGS = {ns: {vtype: x.qname(ns, name) for vtype, name in ELEMENTS.items()} for ns in NAMESPACES}
 _TS_TAGS = {ns: x.qname(ns, "ts") for ns in NAMESPACES}
+_ND_TAGS = {ns: x.qname(ns, "nd") for ns in NAMESPACES}
 _ERR_TAGS = {ns: x.qname(ns, "err") for ns in NAMESPACES}
 _DATA_CHILDREN = {ns: x.tag_table(ns, ("nd", "ts")) for ns in NAMESPACES}  # of <resp>
 _NODE_CHILDREN = {ns: x.tag_table(ns, ("ts",)) for ns in NAMESPACES}  # of <nd>
 _TIMESTAMP_CHILDREN = {ns: x.tag_table(ns, ("err", *_FIELD_NAMES)) for ns in NAMESPACES}  # of <ts>
 
+CATEGORIES = x.FlagTable(CATEGORY_ATTRIBUTES, Category(0))
+"""The category attributes of requests, subscriptions and fields."""
+
+QOS = x.FlagTable(QOS_ATTRIBUTES, QoS(0))
+"""The QoS attributes of fields."""
+
 # Looked up once for the per-field code: finding an enum member by attribute costs about 50 ns.
 _QUANTITY = ValueType.QUANTITY
 _ENUM = ValueType.ENUM
+_DIALECT = "sensor data"
 
 
 def _texts(values: Iterable[str], what: str) -> tuple[str, ...]:
@@ -230,27 +220,26 @@ class Accepted:
 
 
 @dataclasses.dataclass(frozen=True)
-class Started:
+class RequestNotice:
+    """An element whose whole content is the id of the request it is about."""
+
+    id: str
+    namespace: str = dataclasses.field(default=SENSOR_DATA, compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class Started(RequestNotice):
     """The device started the readout (``<started>``); data follows in messages."""
 
-    id: str
-    namespace: str = dataclasses.field(default=SENSOR_DATA, compare=False)
-
 
 @dataclasses.dataclass(frozen=True)
-class Done:
+class Done(RequestNotice):
     """The readout is complete (``<done>``), sent when the last ``<resp>`` did not say so."""
 
-    id: str
-    namespace: str = dataclasses.field(default=SENSOR_DATA, compare=False)
-
 
 @dataclasses.dataclass(frozen=True)
-class Cancel:
+class Cancel(RequestNotice):
     """The client cancels a request (``<cancel>``, in an iq set; answered by an empty result)."""
-
-    id: str
-    namespace: str = dataclasses.field(default=SENSOR_DATA, compare=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -281,7 +270,65 @@ class ReadoutResponse:
         return not self.more
 
 
-SensorDataElement = Union[ReadoutRequest, Accepted, Started, Done, Cancel, ReadoutResponse]
+SensorDataElement = ReadoutRequest | Accepted | Started | Done | Cancel | ReadoutResponse
+
+
+# --- attribute groups and selections, shared with events and the legacy dialect -----------
+
+
+def read_categories(element: ET.Element) -> Category:
+    """The categories of a request, subscription or field; ``all="true"`` means all."""
+    if x.boolean(element, "all"):
+        return Category.ALL
+    return x.read_flags(element, CATEGORIES)
+
+
+def write_categories(element: ET.Element, categories: Category) -> None:
+    """Categories of a request or subscription: ``all="true"`` for all, else one attribute each."""
+    if categories == Category.ALL:
+        element.set("all", "true")
+    else:
+        x.write_flags(element, categories, CATEGORIES)
+
+
+def read_selection(
+    element: ET.Element,
+    ns: str,
+    *,
+    max_nodes: int,
+    max_fields: int,
+    node_id_required: bool = True,
+    node: str = "nd",
+    field: str = "f",
+    node_attributes: tuple[str, str, str] = x.NODE_ATTRIBUTES,
+) -> tuple[tuple[NodeRef, ...], list[ET.Element]]:
+    """The node references and the field elements of a request or subscription, limits enforced.
+
+    ``node``, ``field`` and ``node_attributes`` are the dialect's names for them.
+    """
+    nodes: list[NodeRef] = []
+    fields: list[ET.Element] = []
+    for local, child in x.children(element, ns):
+        if local == node:
+            nodes.append(x.read_node(child, node_attributes, id_required=node_id_required))
+            x.check_limit(len(nodes), max_nodes, "node references", element)
+        elif local == field:
+            fields.append(child)
+            x.check_limit(len(fields), max_fields, "field names", element)
+    return tuple(nodes), fields
+
+
+def group_by_node_and_time(items: Iterable) -> dict:
+    """``{node: {timestamp: [items]}}`` of fields and errors, groups in order of first appearance.
+
+    Both dialects nest data as node, then timestamp, then values.
+    """
+    groups: dict = {}
+    for item in items:
+        if not isinstance(item, (Field, ReadoutError)):
+            raise TypeError(f"expected Field or ReadoutError, not {item!r}")
+        groups.setdefault(item.node, {}).setdefault(item.timestamp, []).append(item)
+    return groups
 
 
 # --- requests ---------------------------------------------------------------------------
@@ -289,15 +336,15 @@ SensorDataElement = Union[ReadoutRequest, Accepted, Started, Done, Cancel, Reado
 
 def build_request(request: ReadoutRequest, *, ns: str = SENSOR_DATA) -> ET.Element:
     """``<req>`` for an iq of type get."""
-    x.check_namespace(ns, NAMESPACES)
+    x.check_namespace(ns, NAMESPACES, _DIALECT)
     element = ET.Element(x.qname(ns, "req"), id=request.id)
-    x.write_categories(element, request.categories)
+    write_categories(element, request.categories)
     for name in ("from", "to", "when"):
         value = getattr(request, "when" if name == "when" else f"{name}_time")
         if value is not None:
             element.set(name, format_datetime(value))
-    x.write_tokens(element, request)
-    element.extend(x.node_element(ns, node) for node in request.nodes)
+    x.write_tokens(element, request.service_token, request.device_token, request.user_token)
+    x.add_nodes(element, _ND_TAGS[ns], request.nodes)
     for name in request.fields:
         ET.SubElement(element, x.qname(ns, "f"), n=name)
     return element
@@ -307,10 +354,10 @@ def build_request(request: ReadoutRequest, *, ns: str = SENSOR_DATA) -> ET.Eleme
 def parse_request(element: ET.Element) -> ReadoutRequest:
     """Read a ``<req>`` in any of the dialect's namespaces."""
     ns, _ = x.expect(element, NAMESPACES, ("req",))
-    nodes, fields = x.read_selection(element, ns, max_nodes=MAX_NODES, max_fields=MAX_FIELD_NAMES)
+    nodes, fields = read_selection(element, ns, max_nodes=MAX_NODES, max_fields=MAX_FIELD_NAMES)
     return ReadoutRequest(
-        id=x.required(element, "id"),
-        categories=x.read_categories(element),
+        id=x.required(element, "id", x.MAX_NAME_LENGTH),
+        categories=read_categories(element),
         fields=tuple(x.required(f, "n") for f in fields),
         nodes=nodes,
         from_time=x.timestamp(element, "from"),
@@ -325,7 +372,7 @@ def parse_request(element: ET.Element) -> ReadoutRequest:
 
 
 def _build_ref(local: str, request_id: str, ns: str) -> ET.Element:
-    x.check_namespace(ns, NAMESPACES)
+    x.check_namespace(ns, NAMESPACES, _DIALECT)
     _check_id(request_id)
     return ET.Element(x.qname(ns, local), id=request_id)
 
@@ -385,7 +432,7 @@ def parse_cancel(element: ET.Element) -> Cancel:
 
 def build_field(field: Field, *, ns: str = SENSOR_DATA) -> ET.Element:
     """One field element (``<q>``, ``<b>``, ...); node and timestamp go in the enclosing elements."""
-    x.check_namespace(ns, NAMESPACES)
+    x.check_namespace(ns, NAMESPACES, _DIALECT)
     return ET.Element(_FIELD_TAGS[ns][field.type], _field_attributes(field))
 
 
@@ -393,7 +440,9 @@ def _field_attributes(field: Field) -> dict[str, str]:
     """The attributes of a field element, in the order they are written."""
     vtype = field.type
     if vtype is _QUANTITY:
-        attributes = {"n": field.name, "v": format_double(field.value, field.decimals)}  # its lexical_value
+        # Its lexical_value, without the dispatch on the type.
+        value = format_double(field.value, field.decimals)  # type: ignore[arg-type]  # Field makes a quantity a float
+        attributes = {"n": field.name, "v": value}
         if field.unit is not None:
             attributes["u"] = field.unit
     else:
@@ -401,9 +450,9 @@ def _field_attributes(field: Field) -> dict[str, str]:
         if vtype is _ENUM:
             attributes["t"] = field.enum_type or ""
     # Flags and booleans default to false: only the true ones are written.
-    for name in x.CATEGORIES.names(field.categories):
+    for name in CATEGORIES.names(field.categories):
         attributes[name] = "true"
-    for name in x.QOS.names(field.qos):
+    for name in QOS.names(field.qos):
         attributes[name] = "true"
     if field.writable:
         attributes["ctr"] = "true"
@@ -415,9 +464,7 @@ def _field_attributes(field: Field) -> dict[str, str]:
 
 
 @x.guard
-def parse_field(
-    element: ET.Element, *, timestamp: dt.datetime | None = None, node: NodeRef | None = None
-) -> Field:
+def parse_field(element: ET.Element, *, timestamp: dt.datetime | None = None, node: NodeRef | None = None) -> Field:
     """Read one field element; ``timestamp`` and ``node`` come from the enclosing ``<ts>``/``<nd>``.
 
     Without a ``timestamp`` the field is stamped now.
@@ -431,7 +478,7 @@ def _read_field(element: ET.Element, vtype: ValueType, timestamp: dt.datetime, n
     # call it for every field. Attributes are read in the order they always were, so that of
     # several faults the same one is reported.
     value, decimals = x.lexical(element, "v", parse_value, vtype, x.required(element, "v"))
-    return Field._from_parser(
+    return Field.from_parser(
         name=x.required(element, "n"),
         value=value,
         type=vtype,
@@ -439,8 +486,8 @@ def _read_field(element: ET.Element, vtype: ValueType, timestamp: dt.datetime, n
         unit=x.optional(element, "u") if vtype is _QUANTITY else None,
         decimals=decimals if vtype is _QUANTITY else None,
         enum_type=(x.optional(element, "t") or "") if vtype is _ENUM else None,
-        categories=x.read_categories(element),  # reads the all="true" IoTGateway writes on fields
-        qos=x.read_flags(element, x.QOS),
+        categories=read_categories(element),  # reads the all="true" IoTGateway writes on fields
+        qos=x.read_flags(element, QOS),
         writable=x.boolean(element, "ctr"),
         node=node,
         localization_namespace=x.optional(element, "lns"),
@@ -462,8 +509,8 @@ def build_data(
     their first item appears. The elements are what a ``<resp>`` holds, and
     what the specification publishes as is over PEP.
     """
-    x.check_namespace(ns, NAMESPACES)
-    groups = x.group_by_node_and_time((*fields, *errors))
+    x.check_namespace(ns, NAMESPACES, _DIALECT)
+    groups = group_by_node_and_time((*fields, *errors))
     if None in groups and len(groups) > 1:
         raise ValueError(
             "a response reports either a plain device (fields without node) or concentrator nodes, "
@@ -472,7 +519,7 @@ def build_data(
     ts_tag, err_tag, field_tags = _TS_TAGS[ns], _ERR_TAGS[ns], _FIELD_TAGS[ns]
     elements = []
     for node, stamps in groups.items():
-        parent = ET.Element("device") if node is None else x.node_element(ns, node)
+        parent = ET.Element("device") if node is None else x.node_element(_ND_TAGS[ns], node)
         for stamp, items in stamps.items():
             ts = ET.SubElement(parent, ts_tag, v=format_datetime(stamp))
             # Fields first, errors after: the schema allows any order, readers expect this one.
@@ -522,7 +569,7 @@ def _read_data(element, local, ns, fields, errors, budget) -> None:
 def _read_timestamp(element, ns, fields, errors, budget, node) -> None:
     stamp = x.timestamp(element, "v")
     if stamp is None:
-        x.required(element, "v")  # raises, naming the missing attribute
+        raise x.missing(element, "v")
     for local, child in x.known_children(element, _TIMESTAMP_CHILDREN[ns]):
         budget.spend()
         if local == "err":
@@ -576,7 +623,7 @@ def parse_response(element: ET.Element) -> ReadoutResponse:
     )
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[ET.Element], SensorDataElement]] = {
     "req": parse_request,
     "accepted": parse_accepted,
     "started": parse_started,
@@ -589,5 +636,4 @@ _PARSERS = {
 @x.guard
 def parse(element: ET.Element) -> SensorDataElement:
     """Read any top-level element of the dialect (req, accepted, started, done, cancel, resp)."""
-    _, local = x.expect(element, NAMESPACES, tuple(_PARSERS))
-    return _PARSERS[local](element)
+    return x.dispatch(element, NAMESPACES, _PARSERS)

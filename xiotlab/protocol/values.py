@@ -1,11 +1,17 @@
-"""Typed sensor values, shared by the sensor data, event and legacy dialects.
+"""Typed values, shared by every dialect: sensor data, events, control, and the legacy ones.
 
 A :class:`Field` is one reported value: a name, a Python value of one of the
 ten :class:`ValueType` kinds, a timestamp and the annotations the wire carries
 (unit, decimals, :class:`Category`, :class:`QoS`, ...). The dialect modules
 (:mod:`.sensordata`, :mod:`.events`, :mod:`.legacy_sensordata`) only decide
 element and attribute names; the lexical forms of the values live here, in
-one place, as ``parse_*``/``format_*`` pairs.
+one place, as ``parse_*``/``format_*`` pairs, with :func:`coerce_value`,
+:func:`format_value` and :func:`parse_value` as the entry points by type.
+
+Control parameters map onto the same types (:class:`~.parameters.ParameterType`
+is a value type with limits: its DOUBLE is QUANTITY, its INT is INTEGER);
+only their color (:func:`parse_color`, :func:`format_color`) has no sensor
+data counterpart.
 
 Python value of each type:
 
@@ -43,47 +49,21 @@ import decimal
 import enum
 import math
 import re
-from typing import Union
+from typing import Any, TypeGuard, Union
 
 from ..errors import ProtocolError
 
 __all__ = [
-    "UTC",
-    "LOCAL",
-    "ValueType",
-    "Category",
-    "QoS",
-    "CATEGORY_ATTRIBUTES",
-    "QOS_ATTRIBUTES",
-    "Duration",
-    "NodeRef",
-    "Field",
-    "ReadoutError",
-    "FieldValue",
-    "MAX_DECIMALS",
-    "infer_type",
-    "check_xml_text",
-    "check_localization",
-    "as_utc",
-    "parse_boolean",
-    "format_boolean",
-    "parse_integer",
-    "format_integer",
-    "parse_double",
-    "format_double",
-    "parse_datetime",
-    "format_datetime",
-    "parse_date",
-    "format_date",
-    "parse_time",
-    "format_time",
-    "parse_duration",
-    "format_duration",
-    "parse_value",
-    "format_value",
-]
+    "UTC", "LOCAL", "ValueType", "Category", "QoS", "CATEGORY_ATTRIBUTES", "QOS_ATTRIBUTES", "Duration", "NodeRef",
+    "Field", "ReadoutError", "FieldValue", "MAX_DECIMALS", "PYTHON_TYPES",
+    "infer_type", "check_xml_text", "check_localization", "coerce_value", "as_utc",
+    # lexical forms, in parse/format pairs
+    "parse_boolean", "format_boolean", "parse_integer", "format_integer", "parse_double", "format_double",
+    "parse_datetime", "format_datetime", "parse_date", "format_date", "parse_time", "format_time",
+    "parse_duration", "format_duration", "parse_color", "format_color", "parse_value", "format_value",
+]  # fmt: skip
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 """The UTC zone; every :attr:`Field.timestamp` is expressed in it."""
 
 LOCAL = None
@@ -119,6 +99,25 @@ class ValueType(enum.Enum):
 
     def __repr__(self) -> str:
         return f"ValueType.{self.name}"
+
+    @property
+    def xsd(self) -> str:
+        """The XML Schema type of the lexical form, such as ``xs:double``."""
+        return _XSD[self]
+
+
+_XSD = {
+    ValueType.QUANTITY: "xs:double",
+    ValueType.BOOLEAN: "xs:boolean",
+    ValueType.INTEGER: "xs:int",
+    ValueType.LONG: "xs:long",
+    ValueType.STRING: "xs:string",
+    ValueType.ENUM: "xs:string",
+    ValueType.DATE: "xs:date",
+    ValueType.TIME: "xs:time",
+    ValueType.DATETIME: "xs:dateTime",
+    ValueType.DURATION: "xs:duration",
+}
 
 
 # Looked up once for hot paths: finding an enum member by attribute costs about 50 ns.
@@ -206,9 +205,16 @@ def _single_attribute(flag: enum.Flag, table: dict) -> str:
     try:
         return table[flag]
     except KeyError:
-        raise ValueError(
-            f"{flag!r} is not a single flag; iterate over it to get one attribute per member"
-        ) from None
+        raise ValueError(f"{flag!r} is not a single flag; iterate over it to get one attribute per member") from None
+
+
+def _member_label(flag: enum.Flag) -> str:
+    """``automatic readout`` for ``QoS.AUTOMATIC_READOUT``: a single member in words, for reprs.
+
+    ``enum.Flag.name`` is ``None`` only for a combination without a name of
+    its own, which iterating over flags never yields; its value stands in then.
+    """
+    return (flag.name or str(flag.value)).lower().replace("_", " ")
 
 
 # --- small helpers --------------------------------------------------------------
@@ -229,13 +235,12 @@ def check_xml_text(text: object, what: str) -> str:
     bad = _XML_ILLEGAL.search(text)
     if bad:
         raise ValueError(
-            f"{what} contains the character U+{ord(bad.group()):04X}, which XML cannot carry; "
-            "remove or replace it"
+            f"{what} contains the character U+{ord(bad.group()):04X}, which XML cannot carry; remove or replace it"
         )
     return text
 
 
-def _is_xml_text(text: object) -> bool:
+def _is_xml_text(text: object) -> TypeGuard[str]:
     """Whether :func:`check_xml_text` accepts ``text``.
 
     Hot paths test with this and call ``check_xml_text`` only to raise, so
@@ -259,6 +264,14 @@ def _bad(kind: str, text: str, where: str, hint: str) -> ProtocolError:
 def _collapse(text: str) -> str:
     # Every XML Schema type but xs:string collapses surrounding whitespace.
     return text.strip(_XML_SPACE)
+
+
+def _groups(pattern: re.Pattern, kind: str, text: str, where: str, hint: str) -> tuple:
+    """The groups of ``pattern`` matching the collapsed ``text``, else the error of a bad ``kind``."""
+    match = pattern.fullmatch(_collapse(text))
+    if not match:
+        raise _bad(kind, text, where, hint)
+    return match.groups()
 
 
 # --- xs:boolean -------------------------------------------------------------------
@@ -362,9 +375,7 @@ def format_double(value: float, decimals: int | None = None) -> str:
 # --- xs:dateTime / xs:date / xs:time --------------------------------------------------
 
 _ZONE = r"(Z|[+-][0-9]{2}:[0-9]{2})?"
-_DATETIME = re.compile(
-    r"(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?" + _ZONE
-)
+_DATETIME = re.compile(r"(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?" + _ZONE)
 _DATE = re.compile(r"(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})" + _ZONE)
 _TIME = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?" + _ZONE)
 
@@ -419,8 +430,13 @@ def parse_datetime(text: str, where: str = "", *, naive_tz: dt.tzinfo | None = U
         if end_of_day and (minute != "00" or second != "00" or (fraction or "0").strip("0")):
             raise ValueError("24 as hour is only allowed as 24:00:00")
         value = dt.datetime(
-            number_of_year, int(month), int(day),
-            0 if end_of_day else int(hour), int(minute), int(second), _micro(fraction),
+            number_of_year,
+            int(month),
+            int(day),
+            0 if end_of_day else int(hour),
+            int(minute),
+            int(second),
+            _micro(fraction),
         )
         if end_of_day:
             value += dt.timedelta(days=1)
@@ -442,21 +458,17 @@ def format_datetime(value: dt.datetime) -> str:
         # faster. Its "+00:00" becomes "Z" and trailing zeros of microseconds go, as in _clock.
         text = value.isoformat()[:-6]
         return (text.rstrip("0") if value.microsecond else text) + "Z"
-    if value.tzinfo is None or value.utcoffset() is None:
-        value = value.astimezone(UTC)
     offset = value.utcoffset()
-    if offset % dt.timedelta(minutes=1) or abs(offset) > dt.timedelta(hours=14):
+    if offset is None or offset % dt.timedelta(minutes=1) or abs(offset) > dt.timedelta(hours=14):
         value, offset = value.astimezone(UTC), dt.timedelta(0)
-    return f"{format_date(value.date())}T{_clock(value.hour, value.minute, value.second, value.microsecond)}{_offset(offset)}"
+    clock = _clock(value.hour, value.minute, value.second, value.microsecond)
+    return f"{format_date(value.date())}T{clock}{_offset(offset)}"
 
 
 def parse_date(text: str, where: str = "") -> dt.date:
     """Read an xs:date; a time zone, if written, is checked and then dropped."""
     kind = "xs:date"
-    match = _DATE.fullmatch(_collapse(text))
-    if not match:
-        raise _bad(kind, text, where, "use an ISO 8601 date such as 2017-09-22")
-    year, month, day, zone = match.groups()
+    year, month, day, zone = _groups(_DATE, kind, text, where, "use an ISO 8601 date such as 2017-09-22")
     _zone(zone, kind, text, where)
     number_of_year = _year(year, kind, text, where)
     try:
@@ -473,10 +485,9 @@ def format_date(value: dt.date) -> str:
 def parse_time(text: str, where: str = "") -> dt.time:
     """Read an xs:time; a written zone makes an aware time, ``24:00:00`` is midnight."""
     kind = "xs:time"
-    match = _TIME.fullmatch(_collapse(text))
-    if not match:
-        raise _bad(kind, text, where, "use a time of day such as 15:22:33 or 15:22:33.5+02:00")
-    hour, minute, second, fraction, zone = match.groups()
+    hour, minute, second, fraction, zone = _groups(
+        _TIME, kind, text, where, "use a time of day such as 15:22:33 or 15:22:33.5+02:00"
+    )
     tz = _zone(zone, kind, text, where)
     if hour == "24" and minute == "00" and second == "00" and not (fraction or "0").strip("0"):
         hour = "00"
@@ -493,7 +504,9 @@ def format_time(value: dt.time) -> str:
     if offset is None:
         return clock
     if offset % dt.timedelta(minutes=1) or abs(offset) > dt.timedelta(hours=14):
-        raise ValueError(f"the time zone offset {offset} of {value} cannot be written in XML; use whole minutes within ±14:00")
+        raise ValueError(
+            f"the time zone offset {offset} of {value} cannot be written in XML; use whole minutes within ±14:00"
+        )
     return clock + _offset(offset)
 
 
@@ -565,10 +578,9 @@ class Duration:
     def parse(cls, text: str, where: str = "") -> Duration:
         """Read an xs:duration such as ``P1Y2M3DT4H5M6.7S`` or ``-PT30S``."""
         kind = "xs:duration"
-        match = _DURATION.fullmatch(_collapse(text))
-        if not match:
-            raise _bad(kind, text, where, "use an ISO 8601 duration such as PT1M30S or P1D")
-        sign, y, mo, d, time_part, h, mi, s = match.groups()
+        sign, y, mo, d, time_part, h, mi, s = _groups(
+            _DURATION, kind, text, where, "use an ISO 8601 duration such as PT1M30S or P1D"
+        )
         if all(p is None for p in (y, mo, d, h, mi, s)) or time_part == "T":
             raise _bad(kind, text, where, "name at least one component, and put one after T (PT0S is zero)")
         parts = [y, mo, d, h, mi, s]
@@ -596,8 +608,11 @@ class Duration:
         seconds = value.seconds
         fraction = decimal.Decimal(value.microseconds) / 1_000_000
         return cls(
-            days=value.days, hours=seconds // 3600, minutes=seconds // 60 % 60,
-            seconds=(seconds % 60) + fraction, negative=negative,
+            days=value.days,
+            hours=seconds // 3600,
+            minutes=seconds // 60 % 60,
+            seconds=(seconds % 60) + fraction,
+            negative=negative,
         )
 
     def to_timedelta(self) -> dt.timedelta:
@@ -645,6 +660,32 @@ def format_duration(value: Duration) -> str:
     return str(value)
 
 
+# --- colors (control parameters only) -------------------------------------------------
+
+_COLOR = re.compile(r"[0-9a-fA-F]{6}([0-9a-fA-F]{2})?")
+_COLOR_HINT = "use 6 or 8 hexadecimal digits (RRGGBB or RRGGBBAA)"
+
+
+def parse_color(text: str, where: str = "") -> str:
+    """Read a color, ``RRGGBB`` or ``RRGGBBAA`` in hexadecimal (XEP-0331's ``xdc:Color``/``xdc:ColorAlpha``).
+
+    Sensor data has no color type; control parameters do.
+    """
+    word = _collapse(text)
+    if not _COLOR.fullmatch(word):
+        raise _bad("color", text, where, _COLOR_HINT)
+    return word
+
+
+def format_color(value: str) -> str:
+    """Write a color given as ``RRGGBB`` or ``RRGGBBAA``; ``TypeError``/``ValueError`` for anything else."""
+    if not isinstance(value, str):
+        raise TypeError(f"a color must be a str such as '3399FF', not {type(value).__name__}")
+    if not _COLOR.fullmatch(value.strip(_XML_SPACE)):
+        raise ValueError(f"{_quote(value)} is not a color: {_COLOR_HINT}")
+    return value.strip(_XML_SPACE)
+
+
 # --- the data model -----------------------------------------------------------------
 
 
@@ -678,7 +719,7 @@ def _check_field_text(value: object, what: str, name: str) -> None:
 
 def _is_utc(value: object) -> bool:
     """Whether ``value`` is a datetime in UTC, one that :func:`as_utc` would return unchanged."""
-    return type(value) is dt.datetime and value.tzinfo is UTC  # type: ignore[attr-defined]
+    return type(value) is dt.datetime and value.tzinfo is UTC
 
 
 @dataclasses.dataclass(frozen=True)
@@ -734,17 +775,39 @@ def infer_type(value: object) -> ValueType:
     )
 
 
-def _what(vtype: ValueType, name: str) -> str:
-    """How error messages name the value of a field; composed only when raising."""
+PYTHON_TYPES: dict[type, ValueType] = {
+    bool: ValueType.BOOLEAN,
+    int: ValueType.INTEGER,
+    float: ValueType.QUANTITY,
+    str: ValueType.STRING,
+    dt.datetime: ValueType.DATETIME,
+    dt.date: ValueType.DATE,
+    dt.time: ValueType.TIME,
+    dt.timedelta: ValueType.DURATION,
+    Duration: ValueType.DURATION,
+}
+"""The value type of each Python type, for declaring a value by its type; order matters (bool is an int,
+datetime a date). :func:`infer_type` goes further: it looks at the value (an int past 32 bits is a LONG)."""
+
+
+def _what(vtype: ValueType, name: str | None) -> str:
+    """How error messages name the value of a field, or a bare value; composed only when raising."""
+    if name is None:
+        return f"an {vtype.xsd} value"
     return f"the value of field {name!r} ({vtype.value})"
 
 
-def _wrong(vtype: ValueType, name: str, value: object, expected: str) -> TypeError:
+def _wrong(vtype: ValueType, name: str | None, value: object, expected: str) -> TypeError:
     return TypeError(f"{_what(vtype, name)} must be {expected}, not {type(value).__name__} {value!r}")
 
 
-def _coerce(vtype: ValueType, value: object, name: str) -> object:
-    """The canonical Python value of a field of type ``vtype``."""
+def coerce_value(vtype: ValueType, value: object, name: str | None = None) -> FieldValue:
+    """The canonical Python value of type ``vtype`` (see the module table), or ``TypeError``/``ValueError``.
+
+    Ints become floats for quantities, enum members their names for
+    enumerations, timedeltas :class:`Duration`; a naive datetime is local
+    time and becomes aware. Errors name the field ``name`` when given.
+    """
     if vtype is ValueType.QUANTITY:
         if type(value) is float:  # the common case; float() would return it unchanged
             return value
@@ -760,7 +823,8 @@ def _coerce(vtype: ValueType, value: object, name: str) -> object:
             raise _wrong(vtype, name, value, "an int")
         low, high = _INT32_RANGE if vtype is ValueType.INTEGER else _INT64_RANGE
         if not low <= value <= high:
-            raise ValueError(f"{_what(vtype, name)} {value} is outside {low}..{high}; use ValueType.LONG or QUANTITY")
+            instead = "use ValueType.LONG or QUANTITY" if name is not None else "use a long or a double"
+            raise ValueError(f"{_what(vtype, name)} {value} is outside {low}..{high}; {instead}")
         return int(value)
     if vtype is ValueType.STRING or vtype is ValueType.ENUM:
         if vtype is ValueType.ENUM and isinstance(value, enum.Enum):
@@ -842,13 +906,11 @@ class Field:
         enum_type = self.enum_type
         if vtype is ValueType.ENUM and enum_type is None:
             if not isinstance(self.value, enum.Enum):
-                raise ValueError(
-                    f"enum field {self.name!r} needs enum_type, the name of its enumeration type"
-                )
+                raise ValueError(f"enum field {self.name!r} needs enum_type, the name of its enumeration type")
             enum_type = type(self.value).__name__
         set_ = object.__setattr__
         set_(self, "type", vtype)
-        set_(self, "value", _coerce(vtype, self.value, self.name))
+        set_(self, "value", coerce_value(vtype, self.value, self.name))
         set_(self, "enum_type", enum_type)
         if not _is_utc(self.timestamp):  # a UTC datetime is kept as is, which is what as_utc would return
             set_(self, "timestamp", as_utc(self.timestamp, f"timestamp of field {self.name!r}"))
@@ -862,10 +924,13 @@ class Field:
         if self.localization is not None and not _is_localization(self.localization):
             check_localization(self.localization, f"the localization of field {self.name!r}")
         if self.decimals is not None and (
-            isinstance(self.decimals, bool) or not isinstance(self.decimals, int)
+            isinstance(self.decimals, bool)
+            or not isinstance(self.decimals, int)
             or not 0 <= self.decimals <= MAX_DECIMALS
         ):
-            raise ValueError(f"decimals of field {self.name!r} must be an int in 0..{MAX_DECIMALS}, not {self.decimals!r}")
+            raise ValueError(
+                f"decimals of field {self.name!r} must be an int in 0..{MAX_DECIMALS}, not {self.decimals!r}"
+            )
         if not isinstance(self.categories, Category):
             raise TypeError(f"categories of field {self.name!r} must be Category flags, not {self.categories!r}")
         if not isinstance(self.qos, QoS):
@@ -875,12 +940,24 @@ class Field:
         set_(self, "writable", bool(self.writable))
 
     @classmethod
-    def _from_parser(
-        cls, *, name: str, value: FieldValue, type: ValueType, timestamp: dt.datetime, unit: str | None,
-        decimals: int | None, enum_type: str | None, categories: Category, qos: QoS, writable: bool,
-        node: NodeRef | None, localization_namespace: str | None, localization: str | None,
+    def from_parser(
+        cls,
+        *,
+        name: str,
+        value: FieldValue,
+        type: ValueType,
+        timestamp: dt.datetime,
+        unit: str | None,
+        decimals: int | None,
+        enum_type: str | None,
+        categories: Category,
+        qos: QoS,
+        writable: bool,
+        node: NodeRef | None,
+        localization_namespace: str | None,
+        localization: str | None,
     ) -> Field:
-        """A field from what a dialect parser read (private to the dialect modules).
+        """A field from what a dialect parser read (for the parsers of the dialect modules).
 
         The validating constructor costs several times what reading the
         element does, and a live stream parses tens of thousands of fields a
@@ -893,12 +970,20 @@ class Field:
         and type combinations its caller passed. Whenever a check fails, the
         validating constructor takes over, so errors are exactly its errors.
         """
+        field = object.__new__(cls)
+        # The dataclass is frozen, so its __setattr__ refuses; filling the instance dictionary
+        # is what __post_init__'s object.__setattr__ calls do, in one step. Field order as __init__.
+        field.__dict__.update(
+            name=name, value=value, type=type, timestamp=timestamp, unit=unit, decimals=decimals, enum_type=enum_type,
+            categories=categories, qos=qos, writable=writable, node=node,
+            localization_namespace=localization_namespace, localization=localization,
+        )  # fmt: skip
         vtype = type
         if (
             _is_utc(timestamp)
             and _is_xml_text(name)
             and (vtype not in _TEXT_TYPES or _is_xml_text(value))
-            and (vtype is _QUANTITY or unit is None and decimals is None)
+            and (vtype is _QUANTITY or (unit is None and decimals is None))
             and (vtype is _ENUM) is (enum_type is not None)
             and (unit is None or _is_xml_text(unit))
             and (enum_type is None or _is_xml_text(enum_type))
@@ -906,19 +991,8 @@ class Field:
             and (localization is None or _is_localization(localization))
             and (node is None or isinstance(node, NodeRef))
         ):
-            field = object.__new__(cls)
-            # The dataclass is frozen, so its __setattr__ refuses; filling the instance dictionary
-            # is what __post_init__'s object.__setattr__ calls do, in one step. Field order as __init__.
-            field.__dict__.update(
-                name=name, value=value, type=vtype, timestamp=timestamp, unit=unit, decimals=decimals,
-                enum_type=enum_type, categories=categories, qos=qos, writable=writable, node=node,
-                localization_namespace=localization_namespace, localization=localization,
-            )
             return field
-        return cls(
-            name, value, vtype, timestamp, unit, decimals, enum_type, categories, qos, writable, node,
-            localization_namespace, localization,
-        )
+        return cls(**field.__dict__)  # the validating constructor, so that its errors are the errors
 
     @property
     def lexical_value(self) -> str:
@@ -932,8 +1006,8 @@ class Field:
         if self.type is ValueType.ENUM:
             shown += f" ({self.enum_type})"
         notes = [self.type.value]
-        notes += [c.name.lower() for c in self.categories]
-        notes += [q.name.lower().replace("_", " ") for q in self.qos]
+        notes += [_member_label(c) for c in self.categories]
+        notes += [_member_label(q) for q in self.qos]
         if self.writable:
             notes.append("writable")
         if self.node is not None:
@@ -949,7 +1023,7 @@ _LOCALIZATION = re.compile(r"[0-9]+(\|[^,]*){0,2}(,[0-9]+(\|[^,]*){0,2})*")
 
 def _is_localization(value: object) -> bool:
     """Whether :func:`check_localization` accepts ``value``, without composing its message."""
-    return _is_xml_text(value) and _LOCALIZATION.fullmatch(value) is not None  # type: ignore[arg-type]
+    return _is_xml_text(value) and _LOCALIZATION.fullmatch(value) is not None
 
 
 def check_localization(value: str, what: str = "localization") -> str:
@@ -976,30 +1050,35 @@ class ReadoutError:
 # --- one entry point per direction ---------------------------------------------------
 
 
-def format_value(vtype: ValueType, value: object, decimals: int | None = None) -> str:
-    """Write a canonical field value (see :class:`Field`) in the lexical form of its type."""
+def format_value(vtype: ValueType, value: Any, decimals: int | None = None) -> str:
+    """Write a canonical field value (see :class:`Field`) in the lexical form of its type.
+
+    ``value`` is typed ``Any`` because ``vtype`` decides which member of
+    :data:`FieldValue` it is (a float for QUANTITY, a str for STRING, ...),
+    which the type system cannot tie together; :func:`coerce_value` is what
+    makes a value canonical for its type.
+    """
     if vtype is ValueType.QUANTITY:
-        return format_double(value, decimals)  # type: ignore[arg-type]
+        return format_double(value, decimals)
     if vtype is ValueType.BOOLEAN:
-        return format_boolean(value)  # type: ignore[arg-type]
+        return format_boolean(value)
     if vtype in (ValueType.INTEGER, ValueType.LONG):
-        return format_integer(value)  # type: ignore[arg-type]
+        return format_integer(value)
     if vtype in (ValueType.STRING, ValueType.ENUM):
-        return value  # type: ignore[return-value]
+        return value
     if vtype is ValueType.DATETIME:
-        return format_datetime(value)  # type: ignore[arg-type]
+        return format_datetime(value)
     if vtype is ValueType.DATE:
-        return format_date(value)  # type: ignore[arg-type]
+        return format_date(value)
     if vtype is ValueType.TIME:
-        return format_time(value)  # type: ignore[arg-type]
+        return format_time(value)
     if vtype is ValueType.DURATION:
         return str(value)
     raise TypeError(f"not a ValueType: {vtype!r}")
 
 
 def parse_value(
-    vtype: ValueType, text: str, where: str = "", *,
-    naive_tz: dt.tzinfo | None = UTC, lenient: bool = False,
+    vtype: ValueType, text: str, where: str = "", *, naive_tz: dt.tzinfo | None = UTC, lenient: bool = False
 ) -> tuple[FieldValue, int | None]:
     """Read the lexical form of a value of type ``vtype``; return it and its decimals.
 

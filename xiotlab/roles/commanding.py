@@ -11,16 +11,15 @@ come back as :class:`~xiotlab.errors.ParameterError` naming the parameter.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ParameterError, ProtocolError, StanzaError
-from ..protocol import control, legacy_control
-from ..protocol.control import ControlForm, ParameterValue
+from ..protocol import control, control_form, legacy_control, parameters
 from ..protocol.namespaces import LEGACY_CONTROL
-from .reading import choose_dialect, online_address
-
-if TYPE_CHECKING:
-    from .owner import Owner
+from ..protocol.parameters import ControlForm, ParameterValue
+from ..runtime import XmppClient
+from .peers import Peers
+from .service import Service
 
 PREFERENCE = (*control.NAMESPACES, LEGACY_CONTROL)
 
@@ -28,15 +27,17 @@ PREFERENCE = (*control.NAMESPACES, LEGACY_CONTROL)
 _NO_FORM = ("feature-not-implemented", "service-unavailable")
 
 
-
-class ControlClient:
+class ControlClient(Service):
     """Reads control forms and sets parameters for one owner."""
 
-    def __init__(self, owner: Owner) -> None:
-        self.owner = owner
+    def __init__(self, client: XmppClient, peers: Peers) -> None:
+        super().__init__(client)
+        self.peers = peers
         self._forms: dict[str, ControlForm] = {}
         self._formless: set[str] = set()  # legacy devices that answered getForm with "not implemented"
-        owner._client.stream.add_event_handler("presence_unavailable", self._forget)
+
+    def register(self) -> None:
+        self.on_event("presence_unavailable", self._forget)
 
     def _forget(self, presence) -> None:
         self._forms.pop(presence["from"].full, None)
@@ -44,22 +45,22 @@ class ControlClient:
 
     async def form(self, jid: str, timeout: float, fresh: bool = True) -> ControlForm:
         """The control form of friend ``jid`` (from the cache unless ``fresh``)."""
-        full = online_address(self.owner, jid)
+        full = self.peers.online_address(jid)
         if fresh or full not in self._forms:
-            ns = await choose_dialect(self.owner, full, PREFERENCE, timeout)
+            ns = await self.peers.dialect(full, PREFERENCE, timeout)
             request = legacy_control.build_get_form() if ns == LEGACY_CONTROL else control.build_get_form(namespace=ns)
-            answer = await self.owner.asend_iq(full, request, "get", timeout)
+            answer = await self.peers.request(full, "get", request, timeout)
             if answer is None:
                 raise ProtocolError(f"{full} answered the form request without a form.")
-            self._forms[full] = control.parse_control_form(answer)
+            self._forms[full] = control_form.parse_control_form(answer)
         return self._forms[full]
 
     async def set(self, jid: str, values: dict[str, Any], timeout: float) -> control.SetResponse | None:
         """Set ``values`` on friend ``jid``; the thing's refusal raises ParameterError."""
         if not values:
             raise ValueError("Nothing to set: pass parameters as keywords, e.g. set(lamp, on=True).")
-        full = online_address(self.owner, jid)
-        ns = await choose_dialect(self.owner, full, PREFERENCE, timeout)
+        full = self.peers.online_address(jid)
+        ns = await self.peers.dialect(full, PREFERENCE, timeout)
         form = await self._form_for_set(jid, full, ns, timeout)
         if form is not None and any(form.get(name) is None for name in values):
             form = await self.form(jid, timeout)  # the thing may have new parameters since we cached its form
@@ -67,15 +68,10 @@ class ControlClient:
             typed = [_inferred(name, value) for name, value in values.items()]
         else:
             typed = [self._typed(form, full, name, value) for name, value in values.items()]
-        stream = self.owner._client.stream
-        iq = stream.make_iq_set(ito=full)
         if ns == LEGACY_CONTROL:
-            iq.xml.append(legacy_control.build_set(typed))
-            await self.owner._client.iq(iq, timeout, read_error=legacy_control.parse_error)
+            await self.peers.request(full, "set", legacy_control.build_set(typed), timeout, legacy_control.parse_error)
             return None
-        iq.xml.append(control.build_set(typed, namespace=ns))
-        answer = await self.owner._client.iq(iq, timeout)
-        payload = next(iter(answer.xml), None)
+        payload = await self.peers.request(full, "set", control.build_set(typed, namespace=ns), timeout)
         return None if payload is None else control.parse_set_response(payload)
 
     async def _form_for_set(self, jid: str, full: str, ns: str, timeout: float) -> ControlForm | None:
@@ -97,7 +93,7 @@ class ControlClient:
             known = ", ".join(p.name for p in form.parameters) or "none"
             raise ParameterError(name, f"{full} has no such control parameter", hint=f"it has: {known}")
         try:
-            control.to_lexical(parameter.type, value)  # the value must at least be of the right kind
+            parameters.to_lexical(parameter.type, value)  # the value must at least be of the right kind
         except (TypeError, ValueError) as e:
             raise ParameterError(name, f"wrong type: {e}", hint=f"send a {parameter.type} value") from None
         return ParameterValue(name, parameter.type, value, parameter.enum_type)
@@ -105,9 +101,11 @@ class ControlClient:
 
 def _inferred(name: str, value: Any) -> ParameterValue:
     """``value`` as a legacy parameter of the type its Python type names (for devices without a form)."""
-    kind = control.parameter_type_of(value)
+    kind = parameters.parameter_type_of(value)
     if kind is None:
-        raise ParameterError(name, f"this device has no control form, and a {type(value).__name__} value "
-                             "names no legacy parameter type",
-                             hint="pass a bool, int, float, str, or a date, time, datetime or timedelta")
+        raise ParameterError(
+            name,
+            f"this device has no control form, and a {type(value).__name__} value names no legacy parameter type",
+            hint="pass a bool, int, float, str, or a date, time, datetime or timedelta",
+        )
     return ParameterValue(name, kind, value)

@@ -16,32 +16,32 @@ import inspect
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slixmpp import JID, Message
 
 from ..errors import Forbidden, ParameterError, ProtocolError, StanzaError
-from ..protocol import control, legacy_control
-from ..protocol.control import ControlParameter, ParameterType
+from ..protocol import control, control_form, legacy_control, parameters
 from ..protocol.namespaces import LEGACY_CONTROL
-from ..runtime import ErrorReply
-
-if TYPE_CHECKING:
-    from .thing import Thing
+from ..protocol.parameters import ControlParameter, ParameterType
+from ..runtime import ErrorReply, XmppClient, network
+from .access import Access
+from .service import Service
 
 log = logging.getLogger("xiotlab")
 
 
-
 def describe(name: str, kind: Any, options: Iterable | None, **details) -> ControlParameter:
-    # Enum classes become ENUM parameters whose options are the member names.
-    """A ControlParameter from friendly arguments: Python types and Enum classes are understood."""
+    """A ControlParameter from friendly arguments: Python types and Enum classes are understood.
+
+    An Enum class becomes an ENUM parameter whose options are the member names.
+    """
     enum_type = ""
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
         options = [m.name for m in kind] if options is None else options
         enum_type, kind = kind.__name__, ParameterType.ENUM
-    elif kind in control.PYTHON_TYPES:
-        kind = control.PYTHON_TYPES[kind]
+    elif kind in parameters.PYTHON_TYPES:
+        kind = parameters.PYTHON_TYPES[kind]
     try:
         kind = ParameterType(kind)
     except ValueError:
@@ -57,32 +57,41 @@ def describe(name: str, kind: Any, options: Iterable | None, **details) -> Contr
         raise ValueError(str(e)) from None
     if parameter.value is not None:  # a device must not start outside its own limits
         try:
-            control.validate(dataclasses.replace(parameter, read_only=False), parameter.value)
+            parameters.validate(dataclasses.replace(parameter, read_only=False), parameter.value)
         except ParameterError as e:
             raise ValueError(f"value={parameter.value!r}: {e}") from None
     return parameter
 
 
-class ControlService:
+class ControlService(Service):
     """Serves one thing's control parameters in every dialect."""
 
-    namespaces = (*control.NAMESPACES, LEGACY_CONTROL)
+    features = (*control.NAMESPACES, LEGACY_CONTROL)
 
-    def __init__(self, thing: Thing) -> None:
-        self.thing = thing
+    def __init__(self, client: XmppClient, access: Access) -> None:
+        super().__init__(client)
+        self.access = access
         self.parameters: dict[str, ControlParameter] = {}
         self.handlers: dict[str, Callable[[Any], Any]] = {}
         self.enums: dict[str, type[enum.Enum]] = {}  # handlers of Enum-typed controls get members
-        client = thing._client
-        client.serve(control.NAMESPACES, "set", self._set, types=("set",))
-        client.serve(control.NAMESPACES, "getForm", self._get_form, types=("get",))
-        client.serve((LEGACY_CONTROL,), "set", self._legacy_set, types=("set",))
-        client.serve((LEGACY_CONTROL,), "getForm", self._legacy_get_form, types=("get",))
-        client.on("message", f"{{{LEGACY_CONTROL}}}set",
-                  lambda message, element: asyncio.ensure_future(self._legacy_message(message, element)))
 
-    def declare(self, parameter: ControlParameter, handler: Callable[[Any], Any] | None,
-                enum_class: type[enum.Enum] | None = None) -> None:
+    def register(self) -> None:
+        self.serve(control.NAMESPACES, "set", self._set, types=("set",))
+        self.serve(control.NAMESPACES, "getForm", self._get_form, types=("get",))
+        self.serve((LEGACY_CONTROL,), "set", self._legacy_set, types=("set",))
+        self.serve((LEGACY_CONTROL,), "getForm", self._legacy_get_form, types=("get",))
+        self.route(
+            "message",
+            f"{{{LEGACY_CONTROL}}}set",
+            lambda message, element: network.spawn(self._legacy_message(message, element)),
+        )
+
+    def declare(
+        self,
+        parameter: ControlParameter,
+        handler: Callable[[Any], Any] | None,
+        enum_class: type[enum.Enum] | None = None,
+    ) -> None:
         self.parameters[parameter.name] = parameter
         if handler is not None:
             self.handlers[parameter.name] = handler
@@ -96,16 +105,19 @@ class ControlService:
     # --- the current dialect --------------------------------------------------
 
     async def _set(self, sender: JID, element: ET.Element):
-        self.thing._check_controller(sender)
+        self.access.check_controller(sender)
         request = control.parse_set(element)
         await self._apply(control.resolve_set(request, self.parameters.values()), request.namespace)
         return [control.build_set_response(namespace=request.namespace)]
 
     async def _get_form(self, sender: JID, element: ET.Element):
-        self.thing._check_reader(sender)
+        self.access.check_reader(sender)
         request = control.parse_get_form(element)
-        return [control.build_control_form(self.parameters.values(), title=self.thing.jid,
-                                           namespace=request.namespace)]
+        return [
+            control_form.build_control_form(
+                self.parameters.values(), title=self.client.jid.bare, namespace=request.namespace
+            )
+        ]
 
     # --- the legacy dialect (XEP-0325 as slixmpp's plugin speaks it) ------------
 
@@ -120,9 +132,9 @@ class ControlService:
         return [legacy_control.build_set_response()]
 
     async def _legacy_get_form(self, sender: JID, element: ET.Element):
-        self.thing._check_reader(sender)
+        self.access.check_reader(sender)
         legacy_control.parse_get_form(element)
-        return [legacy_control.build_control_form(self.parameters.values(), title=self.thing.jid)]
+        return [legacy_control.build_control_form(self.parameters.values(), title=self.client.jid.bare)]
 
     async def _legacy_message(self, message: Message, element: ET.Element) -> None:
         """A set sent as a message: nobody waits for an answer, so refusals are only logged."""
@@ -135,7 +147,7 @@ class ControlService:
 
     def _check_legacy(self, sender: JID) -> None:
         try:
-            self.thing._check_controller(sender)
+            self.access.check_controller(sender)
         except Forbidden as e:
             raise StanzaError(str(e), condition="forbidden", kind="auth") from None
 

@@ -6,13 +6,25 @@ import asyncio
 import html
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..protocol.provisioning import RuleRange
 from ..runtime import Observable
 
-if TYPE_CHECKING:
-    from .owner import Owner
+
+class Decider(Protocol):
+    """Who answers friend requests: an :class:`~xiotlab.roles.owner.Owner`."""
+
+    @property
+    def jid(self) -> str: ...
+
+    def approve(self, request: FriendRequest, range: RuleRange | str) -> None: ...
+
+    def reject(self, request: FriendRequest, range: RuleRange | str) -> None: ...
+
+    async def aapprove(self, request: FriendRequest, range: RuleRange | str) -> None: ...
+
+    async def areject(self, request: FriendRequest, range: RuleRange | str) -> None: ...
 
 
 @dataclass(eq=False)
@@ -25,23 +37,28 @@ class FriendRequest:
     thing: str
     requester: str
     key: str | None = None
-    _owner: Owner | None = field(default=None, repr=False)
+    _owner: Decider | None = field(default=None, repr=False)
 
     def approve(self, range: RuleRange | str = RuleRange.CALLER) -> None:
         """Let ``requester`` befriend ``thing``. ``range``: also for its whole domain ("Domain") or anyone ("All")."""
-        self._owner.approve(self, range)
+        self._decider().approve(self, range)
 
     def reject(self, range: RuleRange | str = RuleRange.CALLER) -> None:
         """Refuse the request (and, with ``range``, similar future ones)."""
-        self._owner.reject(self, range)
+        self._decider().reject(self, range)
 
     async def aapprove(self, range: RuleRange | str = RuleRange.CALLER) -> None:
         """Awaitable form of :meth:`approve`."""
-        await self._owner.aapprove(self, range)
+        await self._decider().aapprove(self, range)
 
     async def areject(self, range: RuleRange | str = RuleRange.CALLER) -> None:
         """Awaitable form of :meth:`reject`."""
-        await self._owner.areject(self, range)
+        await self._decider().areject(self, range)
+
+    def _decider(self) -> Decider:
+        if self._owner is None:
+            raise ValueError(f"{self!r} was made by hand: only an Owner's own requests can be answered.")
+        return self._owner
 
     def __repr__(self) -> str:
         target = "you" if self._owner is not None and self.thing == self._owner.jid else self.thing
@@ -92,9 +109,7 @@ class FriendRequests(Observable):
 
     def find(self, requester: str, thing: str | None = None) -> FriendRequest | None:
         """The pending request from ``requester`` (to ``thing``, if given), or None."""
-        return next(
-            (r for r in self._items if r.requester == requester and (thing is None or r.thing == thing)), None
-        )
+        return next((r for r in self._items if r.requester == requester and (thing is None or r.thing == thing)), None)
 
     def __repr__(self) -> str:
         return f"<FriendRequests: {list(self._items)!r}>"

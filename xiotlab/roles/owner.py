@@ -1,22 +1,30 @@
-"""``Owner``: a person who befriends things, decides who else may, and (later) reads and controls them."""
+"""``Owner``: a person who befriends things, decides who else may, reads them, watches and controls them.
+
+Reading and control are services (:mod:`.reading`, :mod:`.commanding`) that
+reach things through the :class:`~xiotlab.roles.peers.Peers` port; this
+class is their public face, and decides friend requests itself.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from slixmpp import Message
 
 from ..errors import ProtocolError, TimedOut
 from ..protocol import provisioning
+from ..protocol.control import SetResponse
 from ..protocol.namespaces import PROVISIONING_OWNER
+from ..protocol.parameters import ControlForm
+from ..protocol.values import Category
 from ..runtime import blocking, network_call
-from .friendship import FriendRequest, FriendRequests, rule_range
-from ..protocol.control import ControlForm, SetResponse
 from .commanding import ControlClient
+from .friendship import FriendRequest, FriendRequests, rule_range
 from .participant import Participant
-from .readout import Readout
 from .reading import SensorClient
+from .readout import Readout
 from .stream import DEFAULT_BUFFER, Stream
 
 _QUESTION = f"{{{PROVISIONING_OWNER}}}isFriend"
@@ -39,15 +47,23 @@ class Owner(Participant):
     def __init__(self, jid: str, password: str | None = None, **options) -> None:
         super().__init__(jid, password, **options)
         self.requests = FriendRequests()
-        self._sensors = SensorClient(self)
-        self._controls = ControlClient(self)
+        self._sensors = SensorClient(self._client, self._peers)
+        self._controls = ControlClient(self._client, self._peers)
+        self._attach(self._sensors, self._controls)
         self._client.on("message", _QUESTION, self._on_question)
 
     # --- sensor data ------------------------------------------------------
 
     @network_call
-    async def aread(self, jid: str, fields=None, categories=None, start: dt.datetime | None = None,
-                    end: dt.datetime | None = None, timeout: float | None = None) -> Readout:
+    async def aread(
+        self,
+        jid: str,
+        fields: str | Iterable[str] | None = None,
+        categories: Category | str | Iterable[str] | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        timeout: float | None = None,
+    ) -> Readout:
         """Read friend ``jid``'s sensors and return the :class:`Readout`.
 
         ``fields``: a name or names (default all); ``categories``: ``"momentary"``, ``"status"``,
@@ -58,8 +74,18 @@ class Owner(Participant):
         return await self._sensors.read(jid, fields, categories, start, end, self._timeout(timeout))
 
     @network_call
-    async def asubscribe(self, jid: str, fields=None, *, categories=None, min_interval=None, max_interval=None,
-                         change=None, buffer: int = DEFAULT_BUFFER, timeout: float | None = None) -> Stream:
+    async def asubscribe(
+        self,
+        jid: str,
+        fields: str | Iterable[str] | None = None,
+        *,
+        categories: Category | str | Iterable[str] | None = None,
+        min_interval: float | dt.timedelta | None = None,
+        max_interval: float | dt.timedelta | None = None,
+        change: float | Mapping[str, float] | None = None,
+        buffer: int = DEFAULT_BUFFER,
+        timeout: float | None = None,
+    ) -> Stream:
         """Subscribe to friend ``jid``'s values as they change; returns a live :class:`Stream`.
 
         ``fields``: a name or names (default all). ``change``: the least change that fires an
@@ -69,8 +95,9 @@ class Owner(Participant):
         the stream keeps for you before it drops the oldest.
         """
         self._require_online()
-        return await self._sensors.subscribe(jid, fields, categories, min_interval, max_interval, change, buffer,
-                                             self._timeout(timeout))
+        return await self._sensors.subscribe(
+            jid, fields, categories, min_interval, max_interval, change, buffer, self._timeout(timeout)
+        )
 
     read = blocking(aread)
     subscribe = blocking(asubscribe)
@@ -84,14 +111,22 @@ class Owner(Participant):
         return await self._controls.form(jid, self._timeout(timeout))
 
     @network_call
-    async def aset(self, jid: str, timeout: float | None = None, **values) -> SetResponse | None:
+    async def aset(
+        self, jid: str, values: Mapping[str, Any] | None = None, /, *, timeout: float | None = None, **parameters: Any
+    ) -> SetResponse | None:
         """Set control parameters of ``jid``: ``set("lamp", on=True, brightness=40)``.
 
+        A mapping sets the same and reaches any name: ``set("oven", {"timeout": 30})``.
         The thing checks the values; a refusal raises :class:`~xiotlab.errors.ParameterError`
         naming the parameter and saying why.
         """
         self._require_online()
-        return await self._controls.set(jid, values, self._timeout(timeout))
+        if values is not None and not isinstance(values, Mapping):
+            raise TypeError(f"set({jid!r}, {values!r}): pass values as keywords or a mapping; timeout is a keyword.")
+        both = set(values or ()) & set(parameters)
+        if both:
+            raise ValueError(f"{', '.join(sorted(both))}: given both in the mapping and as a keyword; give each once.")
+        return await self._controls.set(jid, {**(values or {}), **parameters}, self._timeout(timeout))
 
     control_form = blocking(acontrol_form)
     set = blocking(aset)
@@ -135,7 +170,7 @@ class Owner(Participant):
         timeout = self.timeout if timeout is None else timeout
         try:
             return await self.requests.next(timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise TimedOut(f"No friend request reached {self.jid} within {timeout:g} s.") from None
 
     next_request = blocking(anext_request)
@@ -144,7 +179,7 @@ class Owner(Participant):
         self._require_online()
         request = self._find(request)
         if request.thing == self.jid:
-            (self._accept if result else self._refuse)(request.requester)
+            (self._client.accept_friend if result else self._client.refuse_friend)(request.requester)
         else:
             rule = provisioning.IsFriendRule(
                 jid=request.thing, remote_jid=request.requester, key=request.key or "", result=result, range=range_

@@ -13,46 +13,46 @@ from __future__ import annotations
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from slixmpp import JID, Message
 
 from ..errors import Forbidden, ProtocolError
 from ..protocol import provisioning
 from ..protocol.namespaces import PROVISIONING_OWNER
-
-if TYPE_CHECKING:
-    from .thing import Thing
+from ..runtime import XmppClient
+from .access import Access
+from .service import Service
 
 _RULE = f"{{{PROVISIONING_OWNER}}}isFriendRule"
 
 
-class FriendshipService:
-    """Decides one thing's friend requests (network thread)."""
+class FriendshipService(Service):
+    """Decides one thing's friend requests (network thread).
 
-    def __init__(self, thing: Thing, allowed: Callable[[str], bool]) -> None:
-        self.thing = thing
-        self.allowed = allowed  # the policy, for a thing without an owner
+    ``rules`` holds the owner's decisions by range; ``allowed`` is the policy of a thing without an owner.
+    """
+
+    def __init__(self, client: XmppClient, access: Access, allowed: Callable[[str], bool]) -> None:
+        super().__init__(client)
+        self.access = access
+        self.allowed = allowed
         self.rules: dict[tuple[provisioning.RuleRange, str], bool] = {}
         self.questions: dict[str, str] = {}  # requester -> key of the question sent to the owner
-        thing._client.serve((PROVISIONING_OWNER,), "isFriendRule", self._rule_by_iq, types=("set",))
-        thing._client.on("message", _RULE, self._rule_by_message)
+
+    def register(self) -> None:
+        self.serve((PROVISIONING_OWNER,), "isFriendRule", self._rule_by_iq, types=("set",))
+        self.route("message", _RULE, self._rule_by_message)
 
     def decide(self, requester: str) -> None:
         """Accept, refuse, or ask the owner about a friend request from someone the thing did not ask."""
-        owner = self.thing.owner
-        if requester == owner:
-            self.thing._accept(requester)
-            return
-        ruling = self.ruling(requester)
+        owner = self.access.owner
+        ruling = True if requester == owner else self.ruling(requester)
         if ruling is None and owner is None:
             ruling = self.allowed(requester)
-        if ruling is None:
-            self._ask_owner(requester)
-        elif ruling:
-            self.thing._accept(requester)
-        else:
-            self.thing._refuse(requester)
+        if ruling is not None:
+            self._settle(requester, ruling)
+        elif owner is not None:
+            self._ask_owner(owner, requester)
 
     def ruling(self, requester: str) -> bool | None:
         """What the owner's earlier rules say about ``requester``, if anything."""
@@ -62,10 +62,17 @@ class FriendshipService:
                 return self.rules[key]
         return None
 
-    def _ask_owner(self, requester: str) -> None:
+    def _settle(self, requester: str, ruling: bool) -> None:
+        self.questions.pop(requester, None)
+        if ruling:
+            self.client.accept_friend(requester)
+        else:
+            self.client.refuse_friend(requester)
+
+    def _ask_owner(self, owner: str, requester: str) -> None:
         key = self.questions.setdefault(requester, secrets.token_hex(8))
-        question = provisioning.IsFriend(jid=self.thing.jid, remote_jid=requester, key=key)
-        self.thing._client.send_message(self.thing.owner, [provisioning.build_is_friend(question)])
+        question = provisioning.IsFriend(jid=self.client.jid.bare, remote_jid=requester, key=key)
+        self.client.send_message(owner, [provisioning.build_is_friend(question)])
 
     async def _rule_by_iq(self, sender: JID, element: ET.Element):
         self._apply(sender.bare, element)
@@ -78,24 +85,20 @@ class FriendshipService:
             pass  # a message has nobody waiting for an error; the request stays pending
 
     def _apply(self, sender: str, element: ET.Element) -> None:
-        thing = self.thing
-        if sender != thing.owner:
-            raise Forbidden(f"Only the owner of {thing.jid} may answer its friend requests.")
+        thing = self.client.jid.bare
+        if sender != self.access.owner:
+            raise Forbidden(f"Only the owner of {thing} may answer its friend requests.")
         rule = provisioning.parse_is_friend_rule(element)
-        if rule.jid.split("/")[0] != thing.jid:
-            raise ProtocolError(f"This rule is for {rule.jid}, not for {thing.jid}.")
-        scope = {provisioning.RuleRange.CALLER: rule.remote_jid,
-                 provisioning.RuleRange.DOMAIN: rule.remote_jid.split("@")[-1],
-                 provisioning.RuleRange.ALL: ""}[rule.range]
+        if rule.jid.split("/")[0] != thing:
+            raise ProtocolError(f"This rule is for {rule.jid}, not for {thing}.")
+        scope = {
+            provisioning.RuleRange.CALLER: rule.remote_jid,
+            provisioning.RuleRange.DOMAIN: rule.remote_jid.split("@")[-1],
+            provisioning.RuleRange.ALL: "",
+        }[rule.range]
         self.rules[(rule.range, scope)] = rule.result
-        roster = thing._client.stream.client_roster
-        waiting = {rule.remote_jid, *(str(jid) for jid in roster if roster[jid]["pending_in"])}
+        waiting = self.client.waiting_friends()
         for requester in waiting:
             ruling = self.ruling(requester)
-            if ruling is None or not roster[requester]["pending_in"]:
-                continue
-            self.questions.pop(requester, None)
-            if ruling:
-                thing._accept(requester)
-            else:
-                thing._refuse(requester)
+            if ruling is not None:
+                self._settle(requester, ruling)

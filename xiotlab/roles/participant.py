@@ -15,11 +15,12 @@ from pathlib import Path
 from slixmpp import JID, Presence
 
 from ..errors import NotConnected, Rejected, TimedOut
+from ..protocol.roster import build_roster_remove
 from ..runtime import DEFAULT_TIMEOUT, Endpoint, Trace, XmppClient, blocking, network_call
 from ..server import LabServer
+from .peers import Peers, read_any_dialect
 from .roster import Contact, Roster, contact_from_slixmpp
-
-DISCO_INFO = "http://jabber.org/protocol/disco#info"
+from .service import Service
 
 
 class Participant:
@@ -55,22 +56,32 @@ class Participant:
     ) -> None:
         jid, password, endpoint = _resolve_account(jid, password, lab, host, port, ca_file)
         self._lab = lab
-        self.timeout = timeout
         self.status = status
         self._show: str | None = None
-        self._client = XmppClient(jid, password, endpoint, timeout=timeout)
+        self._client = XmppClient(jid, password, endpoint, timeout=timeout, read_error=read_any_dialect)
         self.roster = Roster(jid)
-        self._features: dict[str, frozenset[str]] = {}
-        stream = self._client.stream
-        stream.add_event_handler("roster_update", self._on_roster_update)
-        stream.add_event_handler("changed_status", self._refresh_contact)
-        stream.add_event_handler("presence_unavailable", self._refresh_contact)
-        stream.add_event_handler("roster_subscription_request", self._on_subscription_request)
-        stream.add_event_handler("roster_subscription_authorized", self._refresh_contact)
-        stream.add_event_handler("roster_subscription_removed", self._refresh_contact)
-        stream.add_event_handler("roster_subscription_remove", self._refresh_contact)
+        self._peers = Peers(self._client, self.roster)
+        for event, handler in (
+            ("roster_update", self._on_roster_update),
+            ("changed_status", self._refresh_contact),
+            ("presence_unavailable", self._refresh_contact),
+            ("roster_subscription_request", self._on_subscription_request),
+            ("roster_subscription_authorized", self._refresh_contact),
+            ("roster_subscription_removed", self._refresh_contact),
+            ("roster_subscription_remove", self._refresh_contact),
+        ):
+            self._client.on_event(event, handler)
 
     # --- identity and state -----------------------------------------------
+
+    @property
+    def timeout(self) -> float:
+        """Seconds any network operation may wait before raising TimedOut; change it at will."""
+        return self._client.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._client.timeout = seconds
 
     @property
     def jid(self) -> str:
@@ -93,8 +104,13 @@ class Participant:
 
     def resolve(self, jid: str) -> str:
         """A bare JID for ``jid``; a bare name means an account on this participant's domain."""
-        jid = str(jid)
-        return jid if "@" in jid else f"{jid}@{self._client.jid.domain}"
+        return self._peers.resolve(jid)
+
+    @staticmethod
+    def _attach(*services: Service) -> None:
+        """Add protocol features: each service registers its handlers and announces its features."""
+        for service in services:
+            service.attach()
 
     # --- life cycle -------------------------------------------------------
 
@@ -174,7 +190,9 @@ class Participant:
             friends = asyncio.ensure_future(self.roster.wait_for(jid, lambda c: c is not None and c.friend, timeout))
             done, _ = await asyncio.wait({friends, refused}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if friends in done:
-                return friends.result()
+                contact = friends.result()
+                assert contact is not None  # the awaited condition holds only for a contact
+                return contact
             friends.cancel()
             if refused in done:
                 raise Rejected(f"{jid} (or its owner) rejected the friend request from {self.jid}.")
@@ -193,14 +211,12 @@ class Participant:
         timeout = self.timeout if timeout is None else timeout
         if jid == self.jid:
             raise ValueError(f"{jid} is this participant itself: there is no friendship to end.")
-        query = ET.Element("{jabber:iq:roster}query")
-        ET.SubElement(query, "{jabber:iq:roster}item", jid=jid, subscription="remove")
-        iq = self._client.stream.make_iq_set()
-        iq.xml.append(query)
-        await self._client.iq(iq, timeout)  # a refusal is a typed StanzaError, not slixmpp's
+        await self._peers.request(
+            None, "set", build_roster_remove(jid), timeout
+        )  # a refusal is a typed StanzaError, not slixmpp's
         try:
             await self.roster.wait_for(jid, lambda c: c is None, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise TimedOut(f"The server did not confirm removing {jid} within {timeout:g} s.") from None
 
     befriend = blocking(abefriend)
@@ -209,8 +225,9 @@ class Participant:
     # --- raw stanzas, for exploring the protocols ---------------------------
 
     @network_call
-    async def asend_iq(self, to: str, payload: ET.Element | str, type: str = "get",
-                       timeout: float | None = None) -> ET.Element | None:
+    async def asend_iq(
+        self, to: str, payload: ET.Element | str, type: str = "get", timeout: float | None = None
+    ) -> ET.Element | None:
         """Send an iq of ``type`` carrying ``payload`` (an Element or XML text) and return the answer's payload.
 
         Devices answer at their full JID (``name@domain/resource``); a bare JID is answered by
@@ -220,10 +237,8 @@ class Participant:
         self._require_online()
         if type not in ("get", "set"):
             raise ValueError(f"type={type!r}: an iq request is 'get' or 'set'.")
-        iq = self._client.stream.make_iq(ito=to, itype=type)
-        iq.xml.append(ET.fromstring(payload) if isinstance(payload, str) else payload)
-        answer = await self._client.iq(iq, self._timeout(timeout))
-        return next(iter(answer.xml), None)
+        element = ET.fromstring(payload) if isinstance(payload, str) else payload
+        return await self._peers.request(to, "set" if type == "set" else "get", element, self._timeout(timeout))
 
     send_iq = blocking(asend_iq)
 
@@ -234,11 +249,7 @@ class Participant:
         Cached per full JID until it goes offline. A device answers at its full JID.
         """
         self._require_online()
-        if jid not in self._features:
-            answer = await self.asend_iq(jid, ET.Element(f"{{{DISCO_INFO}}}query"), "get", timeout)
-            found = () if answer is None else answer.iter(f"{{{DISCO_INFO}}}feature")
-            self._features[jid] = frozenset(f.get("var", "") for f in found)
-        return self._features[jid]
+        return await self._peers.features(jid, self._timeout(timeout))
 
     features = blocking(afeatures)
 
@@ -254,8 +265,6 @@ class Participant:
             self.roster.update(None, jid)
 
     def _refresh_contact(self, presence: Presence) -> None:
-        if presence["type"] == "unavailable":
-            self._features.pop(presence["from"].full, None)
         jid = presence["from"].bare
         if jid == self.jid:
             return
@@ -269,20 +278,9 @@ class Participant:
         item = self._client.stream.client_roster[requester]
         if item["pending_out"] or item["to"]:
             # We asked them first: their request completes a friendship we wanted.
-            self._accept(requester)
+            self._client.accept_friend(requester)
         else:
             self._decide(requester)
-
-    def _accept(self, requester: str) -> None:
-        """Grant ``requester``'s subscription and ask for theirs (network thread)."""
-        item = self._client.stream.client_roster[requester]
-        item.authorize()
-        if not (item["to"] or item["pending_out"]):
-            item.subscribe()
-
-    def _refuse(self, requester: str) -> None:
-        """Refuse ``requester``'s subscription (network thread)."""
-        self._client.stream.client_roster[requester].unauthorize()
 
     def _decide(self, requester: str) -> None:
         """Answer a friend request from someone we did not ask: each role decides."""

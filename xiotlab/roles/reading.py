@@ -12,22 +12,20 @@ import asyncio
 import datetime as dt
 import itertools
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
 
-from slixmpp import Message, Presence
+from slixmpp import JID, Message, Presence
 
-from ..errors import Offline, ProtocolError, StanzaError, TimedOut
+from ..errors import ProtocolError, StanzaError, TimedOut
 from ..protocol import events, legacy_sensordata, sensordata
 from ..protocol.namespaces import LEGACY_SENSOR_DATA
 from ..protocol.values import Category, Duration, Field, ReadoutError
-from ..runtime import network
+from ..runtime import XmppClient, network
+from .peers import Peers
 from .readout import Readout
 from .sensors import categories_of
+from .service import Service
 from .stream import Stream
-
-if TYPE_CHECKING:
-    from .owner import Owner
 
 PREFERENCE = (*sensordata.NAMESPACES, LEGACY_SENSOR_DATA)
 
@@ -51,43 +49,46 @@ class _Collector:
             self.done.set_result(None)
 
 
-class SensorClient:
+class SensorClient(Service):
     """Reads and subscribes to things for one owner."""
 
-    def __init__(self, owner: Owner) -> None:
-        self.owner = owner
-        self._client = owner._client
+    def __init__(self, client: XmppClient, peers: Peers) -> None:
+        super().__init__(client)
+        self.peers = peers
         self._readouts: dict[tuple[str, str], _Collector] = {}
         self._streams: dict[tuple[str, str], Stream] = {}
         # Plain numbers: unique per owner as the specification asks, and valid legacy seqnr values.
         self._ids = (str(n) for n in itertools.count(1))
+
+    def register(self) -> None:
         for ns in sensordata.NAMESPACES:
             for local in ("resp", "done"):
-                self._client.on("message", f"{{{ns}}}{local}", self._on_message)
+                self.route("message", f"{{{ns}}}{local}", self._on_message)
         for local in ("fields", "failure", "started", "done"):
-            self._client.on("message", f"{{{LEGACY_SENSOR_DATA}}}{local}", self._on_legacy_message)
-        stream = self._client.stream
-        stream.add_event_handler("presence_unavailable", self._thing_left)
-        stream.add_event_handler("disconnected", lambda _: self._end_all("the owner went offline"))
-
-    # --- where and how ------------------------------------------------------
-
-    def target(self, jid: str) -> str:
-        return online_address(self.owner, jid)
-
-    async def dialect(self, full_jid: str, timeout: float) -> str:
-        """The sensor data namespace to use with ``full_jid``: the best its discovery lists."""
-        return await choose_dialect(self.owner, full_jid, PREFERENCE, timeout)
+            self.route("message", f"{{{LEGACY_SENSOR_DATA}}}{local}", self._on_legacy_message)
+        self.on_event("presence_unavailable", self._thing_left)
+        self.on_event("disconnected", lambda _: self._end_all("the owner went offline"))
 
     # --- readout ----------------------------------------------------------
 
-    async def read(self, jid: str, fields: Iterable[str] | str | None, categories, start: dt.datetime | None,
-                   end: dt.datetime | None, timeout: float) -> Readout:
-        full = self.target(jid)
-        ns = await self.dialect(full, timeout)
+    async def read(
+        self,
+        jid: str,
+        fields: Iterable[str] | str | None,
+        categories,
+        start: dt.datetime | None,
+        end: dt.datetime | None,
+        timeout: float,
+    ) -> Readout:
+        full = self.peers.online_address(jid)
+        ns = await self.peers.dialect(full, PREFERENCE, timeout)
         request = sensordata.ReadoutRequest(
-            id=next(self._ids), categories=categories_of(categories) or Category.ALL,
-            fields=_names(fields), from_time=_aware(start), to_time=_aware(end), namespace=ns,
+            id=next(self._ids),
+            categories=categories_of(categories) or Category.ALL,
+            fields=_names(fields),
+            from_time=_aware(start),
+            to_time=_aware(end),
+            namespace=ns,
         )
         collector = _Collector()
         key = (full, request.id)
@@ -97,11 +98,11 @@ class SensorClient:
                 payload = legacy_sensordata.build_request(request)
             else:
                 payload = sensordata.build_request(request, ns=ns)
-            answer = await self._iq(full, "get", payload, timeout)
+            answer = await self.peers.request(full, "get", payload, timeout)
             self._first_answer(answer, collector)
             try:
                 await asyncio.wait_for(asyncio.shield(collector.done), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise TimedOut(f"{full} started the readout but did not finish it within {timeout:g} s.") from None
         finally:
             self._readouts.pop(key, None)
@@ -119,61 +120,62 @@ class SensorClient:
         else:
             raise ProtocolError(f"Unexpected answer to a readout: <{answer.tag}>.")
 
-    async def _iq(self, full: str, kind: str, payload: ET.Element, timeout: float) -> ET.Element | None:
-        return await self.owner.asend_iq(full, payload, kind, timeout)
-
     def _on_message(self, message: Message, element: ET.Element) -> None:
-        sender = message["from"]
+        self._deliver(message["from"], element, sensordata.parse, streams=True)
+
+    def _on_legacy_message(self, message: Message, element: ET.Element) -> None:
+        self._deliver(message["from"], element, legacy_sensordata.parse, streams=False)  # the XEP has no events
+
+    def _deliver(self, sender: JID, element: ET.Element, parse: Callable[[ET.Element], object], streams: bool) -> None:
+        """Values to the stream they answer, or a part of a readout to its collector; the rest is dropped."""
         try:
-            parsed = sensordata.parse(element)
+            parsed = parse(element)
         except ProtocolError:
             return
-        if isinstance(parsed, sensordata.ReadoutResponse):
+        if streams and isinstance(parsed, sensordata.ReadoutResponse):
             stream = self._streams.get((sender.bare, parsed.id))
             if stream is not None:
                 stream.push(parsed.fields)
                 return
-        collector = self._readouts.get((sender.full, parsed.id))
-        if collector is not None:
-            if isinstance(parsed, sensordata.ReadoutResponse):
-                collector.add(parsed)
-            elif isinstance(parsed, sensordata.Done):
-                collector.finish()
-
-    def _on_legacy_message(self, message: Message, element: ET.Element) -> None:
-        sender = message["from"]
-        try:
-            parsed = legacy_sensordata.parse(element)
-        except ProtocolError:
+        collector = self._readouts.get((sender.full, str(getattr(parsed, "id", ""))))
+        if collector is None:
             return
-        collector = self._readouts.get((sender.full, getattr(parsed, "id", None)))
-        if collector is not None:
-            if isinstance(parsed, sensordata.ReadoutResponse):
-                collector.add(parsed)
-            elif isinstance(parsed, sensordata.Done):
-                collector.finish()
+        if isinstance(parsed, sensordata.ReadoutResponse):
+            collector.add(parsed)
+        elif isinstance(parsed, sensordata.Done):
+            collector.finish()
 
     # --- subscriptions ------------------------------------------------------
 
-    async def subscribe(self, jid: str, fields, categories, min_interval, max_interval, change, buffer: int,
-                        timeout: float) -> Stream:
-        full = self.target(jid)
-        sd_ns = await self.dialect(full, timeout)
+    async def subscribe(
+        self, jid: str, fields, categories, min_interval, max_interval, change, buffer: int, timeout: float
+    ) -> Stream:
+        full = self.peers.online_address(jid)
+        sd_ns = await self.peers.dialect(full, PREFERENCE, timeout)
         if sd_ns == LEGACY_SENSOR_DATA:
-            raise StanzaError(f"{full} speaks only the legacy dialect, which has no event subscriptions.",
-                              condition="feature-not-implemented")
+            raise StanzaError(
+                f"{full} speaks only the legacy dialect, which has no event subscriptions.",
+                condition="feature-not-implemented",
+            )
         ns = events.events_namespace(sd_ns)
         subscription = events.Subscription(
-            id=next(self._ids), categories=categories_of(categories) or Category.ALL,
-            fields=_triggers(fields, change), min_interval=_duration(min_interval),
-            max_interval=_duration(max_interval), namespace=ns,
+            id=next(self._ids),
+            categories=categories_of(categories) or Category.ALL,
+            fields=_triggers(fields, change),
+            min_interval=_duration(min_interval),
+            max_interval=_duration(max_interval),
+            namespace=ns,
         )
         bare = full.split("/")[0]
-        stream = Stream(bare, subscription.id, buffer=buffer,
-                        unsubscribe=lambda: network.submit(self._unsubscribe(full, subscription.id, ns)))
+        stream = Stream(
+            bare,
+            subscription.id,
+            buffer=buffer,
+            unsubscribe=lambda: network.submit(self._unsubscribe(full, subscription.id, ns)),
+        )
         self._streams[(bare, subscription.id)] = stream
         try:
-            await self._iq(full, "set", events.build_subscribe(subscription, ns=ns), timeout)
+            await self.peers.request(full, "set", events.build_subscribe(subscription, ns=ns), timeout)
         except BaseException:
             self._streams.pop((bare, subscription.id), None)
             raise
@@ -182,9 +184,9 @@ class SensorClient:
 
     async def _unsubscribe(self, full: str, subscription_id: str, ns: str) -> None:
         self._streams.pop((full.split("/")[0], subscription_id), None)
-        if self.owner.online:
+        if self.client.online:
             try:
-                await self._iq(full, "set", events.build_unsubscribe(subscription_id, ns=ns), self.owner.timeout)
+                await self.peers.request(full, "set", events.build_unsubscribe(subscription_id, ns=ns))
             except Exception:
                 pass  # the thing may be gone already; the stream ends anyway
 
@@ -198,25 +200,6 @@ class SensorClient:
         for stream in list(self._streams.values()):
             stream.end(reason)
         self._streams.clear()
-
-
-def online_address(owner: Owner, jid: str) -> str:
-    """The full JID of friend ``jid`` while it is online; Offline otherwise."""
-    bare = owner.resolve(jid)
-    contact = owner.roster.get(bare)
-    if contact is None or not contact.online:
-        why = "is not your friend" if contact is None or contact.subscription not in ("to", "both") else "is offline"
-        raise Offline(f"{bare} {why}: only friends that are online can be reached (see `roster`).")
-    return f"{bare}/{contact.resources[0]}"
-
-
-async def choose_dialect(owner: Owner, full_jid: str, preference: tuple[str, ...], timeout: float) -> str:
-    """The first namespace of ``preference`` that ``full_jid`` lists in its discovery (else the first)."""
-    try:
-        features = await owner.afeatures(full_jid, timeout)
-    except StanzaError:
-        features = frozenset()  # no discovery: assume the current dialect
-    return next((ns for ns in preference if ns in features), preference[0])
 
 
 def _names(fields) -> tuple[str, ...]:
@@ -245,4 +228,3 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
         return value.astimezone()  # a naive datetime is local time, as Python means it
     return value
-

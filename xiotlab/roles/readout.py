@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import html
 from collections.abc import Iterable, Iterator
 
@@ -10,13 +11,26 @@ from ..protocol.values import Field, ReadoutError, ValueType, format_datetime
 FRAME_COLUMNS = ("thing", "name", "value", "unit", "timestamp", "type", "categories", "qos")
 
 
+def labels(flags: enum.Flag) -> list[str]:
+    """The lower-case names of the members set in ``flags``: ``["momentary", "status"]``."""
+    return [(member.name or "").lower() for member in flags]
+
+
 def fields_frame(thing: str, fields: Iterable[Field]):
     """A pandas DataFrame in long form, one row per field value (see FRAME_COLUMNS)."""
     import pandas as pd  # imported here: only those who ask for frames pay for pandas
 
     rows = [
-        (thing, f.name, f.value, f.unit, f.timestamp, f.type.value,
-         ",".join(c.name.lower() for c in f.categories), ",".join(q.name.lower() for q in f.qos))
+        (
+            thing,
+            f.name,
+            f.value,
+            f.unit,
+            f.timestamp,
+            f.type.value,
+            ",".join(labels(f.categories)),
+            ",".join(labels(f.qos)),
+        )
         for f in fields
     ]
     frame = pd.DataFrame.from_records(rows, columns=list(FRAME_COLUMNS))
@@ -32,8 +46,9 @@ class Readout:
     ``timestamp``; iterate for every field; ``to_dataframe()`` for pandas.
     """
 
-    def __init__(self, thing: str, fields: Iterable[Field], errors: Iterable[ReadoutError] = (),
-                 namespace: str = "") -> None:
+    def __init__(
+        self, thing: str, fields: Iterable[Field], errors: Iterable[ReadoutError] = (), namespace: str = ""
+    ) -> None:
         self.thing = thing
         self.fields = list(fields)
         self.errors = list(errors)
@@ -78,7 +93,7 @@ class Readout:
         rows = "".join(
             f"<tr><td>{html.escape(f.name)}</td><td style='text-align:right'>{html.escape(_shown(f))}</td>"
             f"<td>{html.escape(format_datetime(f.timestamp))}</td>"
-            f"<td>{html.escape(', '.join(c.name.lower() for c in f.categories))}</td></tr>"
+            f"<td>{html.escape(', '.join(labels(f.categories)))}</td></tr>"
             for f in self.fields
         )
         errors = "".join(f"<tr><td colspan=4>⚠ {html.escape(e.message)}</td></tr>" for e in self.errors)

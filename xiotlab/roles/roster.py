@@ -46,7 +46,11 @@ class Contact:
         return self.presence != "unavailable"
 
     def __repr__(self) -> str:
-        state = self.subscription + (" +pending-out" if self.pending_out else "") + (" +pending-in" if self.pending_in else "")
+        state = (
+            self.subscription
+            + (" +pending-out" if self.pending_out else "")
+            + (" +pending-in" if self.pending_in else "")
+        )
         status = f" {self.status!r}" if self.status else ""
         return f"<Contact {self.jid} [{state}] {self.presence}{status}>"
 

@@ -13,45 +13,47 @@ from __future__ import annotations
 import asyncio
 import threading
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TypeVar
 
 from slixmpp import JID, Presence
 
 from ..errors import Forbidden, ProtocolError, StanzaError
-from ..protocol import events, legacy_sensordata, sensordata
-from ..protocol.namespaces import CLIENT, LEGACY_SENSOR_DATA, STANZA_ERRORS
+from ..protocol import events, hints, legacy_sensordata, sensordata
+from ..protocol.namespaces import LEGACY_SENSOR_DATA
 from ..protocol.values import Field
-from ..runtime import ErrorReply, network
+from ..runtime import ErrorReply, XmppClient, network
+from .access import Access
 from .sensors import Sensors
+from .service import Service
 from .subscriptions import SubscriptionEngine, chunked, fragments
 
-if TYPE_CHECKING:
-    from .thing import Thing
-
-NO_STORE = "{urn:xmpp:hints}no-store"
+T = TypeVar("T")
 
 
-class SensorService:
+class SensorService(Service):
     """Serves one thing's sensors: readouts, subscriptions, pushed values."""
 
-    namespaces = (*sensordata.NAMESPACES, *events.NAMESPACES, LEGACY_SENSOR_DATA)
+    features = (*sensordata.NAMESPACES, *events.NAMESPACES, LEGACY_SENSOR_DATA)
 
-    def __init__(self, thing: Thing, history_size: int) -> None:
-        self.thing = thing
+    def __init__(self, client: XmppClient, access: Access, history_size: int) -> None:
+        super().__init__(client)
+        self.access = access
         self.sensors = Sensors(history_size)
         self.subscriptions = SubscriptionEngine(self._send, self.sensors.read)
         self._incoming: list[Field] = []
         self._incoming_lock = threading.Lock()
         self._drain_pending = False
-        client = thing._client
-        client.serve(sensordata.NAMESPACES, "req", self._readout)
-        client.serve(sensordata.NAMESPACES, "cancel", self._cancel)
-        client.serve(events.NAMESPACES, "subscribe", self._subscribe)
-        client.serve(events.NAMESPACES, "unsubscribe", self._unsubscribe)
-        client.serve((LEGACY_SENSOR_DATA,), "req", self._legacy_readout)
-        client.serve((LEGACY_SENSOR_DATA,), "cancel", self._legacy_cancel)
-        client.stream.add_event_handler("presence_unavailable", self._subscriber_left)
-        client.stream.add_event_handler("disconnected", lambda _: self.subscriptions.clear())
+
+    def register(self) -> None:
+        self.serve(sensordata.NAMESPACES, "req", self._readout)
+        self.serve(sensordata.NAMESPACES, "cancel", self._cancel)
+        self.serve(events.NAMESPACES, "subscribe", self._subscribe)
+        self.serve(events.NAMESPACES, "unsubscribe", self._unsubscribe)
+        self.serve((LEGACY_SENSOR_DATA,), "req", self._legacy_readout)
+        self.serve((LEGACY_SENSOR_DATA,), "cancel", self._legacy_cancel)
+        self.on_event("presence_unavailable", self._subscriber_left)
+        self.on_event("disconnected", self._offline)
 
     def report(self, fields: list[Field]) -> None:
         """Take reported values from any thread; they reach history and subscriptions on the network loop.
@@ -76,7 +78,7 @@ class SensorService:
     # --- requests ---------------------------------------------------------
 
     async def _readout(self, sender: JID, element: ET.Element):
-        self.thing._check_reader(sender)
+        self.access.check_reader(sender)
         request = sensordata.parse_request(element)
         fields, errors = await self.sensors.read(request)
         responses = fragments(request.id, fields, errors, request.namespace)
@@ -86,18 +88,18 @@ class SensorService:
         return [sensordata.build_started(request.id, ns=request.namespace)]
 
     async def _cancel(self, sender: JID, element: ET.Element):
-        self.thing._check_reader(sender)
+        self.access.check_reader(sender)
         sensordata.parse_cancel(element)  # readouts are answered at once: nothing left to cancel
         return None
 
     async def _subscribe(self, sender: JID, element: ET.Element):
-        self.thing._check_reader(sender)
+        self.access.check_reader(sender)
         subscription = events.parse_subscribe(element)
         self.subscriptions.add(sender.full, subscription)
         return [events.build_subscription_accepted(subscription.id, ns=subscription.namespace)]
 
     async def _unsubscribe(self, sender: JID, element: ET.Element):
-        self.thing._check_reader(sender)
+        self.access.check_reader(sender)
         subscription_id = events.parse_unsubscribe(element).id
         if not self.subscriptions.remove(sender.full, subscription_id):
             raise StanzaError(f"No subscription {subscription_id!r} from {sender.full}.", condition="item-not-found")
@@ -105,15 +107,13 @@ class SensorService:
 
     async def _legacy_readout(self, sender: JID, element: ET.Element):
         """XEP-0323 (v0.2, as slixmpp's plugin speaks it): accept, then the data in messages."""
-        try:
-            self.thing._check_reader(sender)
-            request = legacy_sensordata.parse_request(element)
-        except (Forbidden, ProtocolError) as refusal:
-            raise _legacy_refusal(element, refusal) from None
+        request = self._legacy_request(sender, element, legacy_sensordata.parse_request)
         fields, errors = await self.sensors.read(request)
         chunks = chunked(fields) or [[]]
-        payloads = [legacy_sensordata.build_fields(request.id, chunk, done=not errors and i == len(chunks) - 1)
-                    for i, chunk in enumerate(chunks)]
+        payloads = [
+            legacy_sensordata.build_fields(request.id, chunk, done=not errors and i == len(chunks) - 1)
+            for i, chunk in enumerate(chunks)
+        ]
         if errors:
             payloads.append(legacy_sensordata.build_failure(request.id, errors))
         # After the iq result, which the caller sends when this returns.
@@ -121,40 +121,41 @@ class SensorService:
         return [legacy_sensordata.build_accepted(request.id)]
 
     async def _legacy_cancel(self, sender: JID, element: ET.Element):
+        cancel = self._legacy_request(sender, element, legacy_sensordata.parse)
+        return [legacy_sensordata.build_cancelled(cancel.id)]
+
+    def _legacy_request(self, sender: JID, element: ET.Element, parse: Callable[[ET.Element], T]) -> T:
+        """The parsed legacy request of a reader; a refusal in the shape legacy clients wait for."""
         try:
-            self.thing._check_reader(sender)
-            cancel = legacy_sensordata.parse(element)
+            self.access.check_reader(sender)
+            return parse(element)
         except (Forbidden, ProtocolError) as refusal:
             raise _legacy_refusal(element, refusal) from None
-        return [legacy_sensordata.build_cancelled(cancel.id)]
 
     # --- events -----------------------------------------------------------
 
     def _send(self, subscriber: str, payloads: list[ET.Element], store: bool = False) -> None:
-        if not self.thing.online:
+        if not self.client.online:
             return
         for payload in payloads:
             # Headlines are never kept for an absent receiver, and the hint says so to any server.
-            hints = [] if store else [ET.Element(NO_STORE)]
-            self.thing._client.send_message(subscriber, [payload, *hints], "normal" if store else "headline")
+            extra = [] if store else [hints.no_store()]
+            self.client.send_message(subscriber, [payload, *extra], "normal" if store else "headline")
 
     def _subscriber_left(self, presence: Presence) -> None:
         self.subscriptions.drop_subscriber(presence["from"].full)
+
+    def _offline(self, _reason) -> None:
+        self.subscriptions.clear()
 
 
 def _legacy_refusal(element: ET.Element, refusal: Forbidden | ProtocolError) -> Exception:
     """A legacy refusal: the standard error beside the ``<rejected>`` slixmpp's client waits for.
 
-    Without ``<rejected>`` the plugin never tells its caller; without the standard
-    error, other peers see no condition. A seqnr that cannot be echoed leaves the
-    standard error alone.
+    A seqnr that cannot be echoed leaves the standard error alone.
     """
     kind, condition = ("auth", "forbidden") if isinstance(refusal, Forbidden) else ("modify", "bad-request")
     try:
-        rejected = legacy_sensordata.build_rejected(element.get("seqnr"), str(refusal))
+        return ErrorReply(*legacy_sensordata.build_refusal(element, str(refusal), condition=condition, kind=kind))
     except (TypeError, ValueError):
         return StanzaError(str(refusal), condition=condition, kind=kind)
-    error = ET.Element(f"{{{CLIENT}}}error", type=kind)
-    ET.SubElement(error, f"{{{STANZA_ERRORS}}}{condition}")
-    ET.SubElement(error, f"{{{STANZA_ERRORS}}}text").text = str(refusal)
-    return ErrorReply(error, rejected)

@@ -16,15 +16,17 @@ import datetime as dt
 import inspect
 import logging
 from collections.abc import Callable, Iterable
+from typing import TypeGuard
 
 from ..protocol.sensordata import ReadoutRequest
-from ..protocol.values import UTC, Category, Field, QoS, ReadoutError, ValueType
+from ..protocol.values import UTC, Category, Field, FieldValue, QoS, ReadoutError, ValueType, infer_type
+from .readout import labels
 
 DEFAULT_HISTORY = 1000
 
 log = logging.getLogger("xiotlab")
 
-_CATEGORY_NAMES = {c.name.lower(): c for c in Category if c is not Category.ALL}
+_CATEGORY_NAMES = {label: c for c in Category if c is not Category.ALL for label in labels(c)}
 
 
 def categories_of(value: Category | str | Iterable[str] | None) -> Category:
@@ -39,9 +41,7 @@ def categories_of(value: Category | str | Iterable[str] | None) -> Category:
         try:
             flags |= _CATEGORY_NAMES[str(name).lower()]
         except KeyError:
-            raise ValueError(
-                f"unknown field category {name!r}; use {', '.join(_CATEGORY_NAMES)}"
-            ) from None
+            raise ValueError(f"unknown field category {name!r}; use {', '.join(_CATEGORY_NAMES)}") from None
     return flags
 
 
@@ -77,17 +77,23 @@ class Sensor:
     qos: QoS = QoS.AUTOMATIC_READOUT
     history: collections.deque = dataclasses.field(default_factory=lambda: collections.deque(maxlen=DEFAULT_HISTORY))
 
-    def field(self, value: object, timestamp: dt.datetime | None = None, qos: QoS | None = None) -> Field:
+    def field(self, value: FieldValue, timestamp: dt.datetime | None = None, qos: QoS | None = None) -> Field:
         """A :class:`Field` of this sensor with ``value``; raises TypeError/ValueError for a bad value."""
         vtype = self.type
         if vtype is None and self.unit is not None and _is_number(value):
             vtype = ValueType.QUANTITY  # a number with a unit is a physical quantity, whatever its Python type
-        quantity = vtype is ValueType.QUANTITY or (vtype is None and isinstance(value, float))
+        vtype = vtype or infer_type(value)
+        quantity = vtype is ValueType.QUANTITY
         return Field(
-            self.name, float(value) if vtype is ValueType.QUANTITY and _is_number(value) else value,
-            type=vtype, timestamp=timestamp or dt.datetime.now(UTC),
-            unit=self.unit if quantity else None, decimals=self.decimals if quantity else None,
-            enum_type=self.enum_type, categories=self.categories, qos=self.qos if qos is None else qos,
+            self.name,
+            float(value) if quantity and _is_number(value) else value,
+            type=vtype,
+            timestamp=timestamp or dt.datetime.now(UTC),
+            unit=self.unit if quantity else None,
+            decimals=self.decimals if quantity else None,
+            enum_type=self.enum_type,
+            categories=self.categories,
+            qos=self.qos if qos is None else qos,
         )
 
     @property
@@ -95,7 +101,7 @@ class Sensor:
         return self.history[-1] if self.history else None
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -113,7 +119,8 @@ class Sensors:
         """Declare (or redeclare) sensor ``name``; see :meth:`Thing.sensor` for ``meta``."""
         meta["categories"] = categories_of(meta.get("categories", "momentary")) or Category.MOMENTARY
         old = self._sensors.get(name)
-        history = old.history if old else self._retired.pop(name, None) or collections.deque(maxlen=self.history_size)
+        retired = self._retired.pop(name) if name in self._retired else None
+        history = old.history if old else retired or collections.deque(maxlen=self.history_size)
         sensor = Sensor(name, read, history=history, **meta)
         self._sensors[name] = sensor
         return sensor
@@ -152,11 +159,10 @@ class Sensors:
         wanted = [s for s in self._sensors.values() if not request.fields or s.name in request.fields]
         if request.from_time or request.to_time or request.categories == Category.HISTORICAL:
             items = [
-                dataclasses.replace(f, categories=f.categories | Category.HISTORICAL)
-                for s in wanted for f in s.history
+                dataclasses.replace(f, categories=f.categories | Category.HISTORICAL) for s in wanted for f in s.history
             ]
         else:
-            now = dt.datetime.now(dt.timezone.utc)  # one readout, one moment: fields line up in a table
+            now = dt.datetime.now(dt.UTC)  # one readout, one moment: fields line up in a table
             items = [await self._current(s, now) for s in wanted]
         fields = [f for f in items if isinstance(f, Field) and request.includes(f)]
         return fields, [e for e in items if isinstance(e, ReadoutError)]
@@ -168,7 +174,7 @@ class Sensors:
             value = sensor.read()
             if inspect.isawaitable(value):
                 value = await value
-            field = sensor.field(value, now)
+            field = sensor.field(value, now)  # type: ignore[arg-type]  # what a user's function returns is checked here
         except asyncio.CancelledError:
             raise
         except Exception as e:  # a broken sensor must not break the readout of the others

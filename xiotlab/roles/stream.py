@@ -26,11 +26,18 @@ DEFAULT_BUFFER = 100_000
 class Stream(Observable):
     """Live sensor values from ``thing``, subscription ``id``."""
 
-    def __init__(self, thing: str, subscription_id: str, *, buffer: int = DEFAULT_BUFFER,
-                 unsubscribe: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        thing: str,
+        subscription_id: str,
+        *,
+        buffer: int = DEFAULT_BUFFER,
+        unsubscribe: Callable[[], Any] | None = None,
+    ) -> None:
         super().__init__()
         self.thing = thing
         self.id = subscription_id
+        self._capacity = buffer
         self._buffer: collections.deque[Field] = collections.deque(maxlen=buffer)
         self._received: collections.deque[Field] = collections.deque(maxlen=buffer)
         self.dropped = 0
@@ -48,7 +55,7 @@ class Stream(Observable):
         if not fields or self.ended:
             return
         with self._ready:
-            overflow = len(self._buffer) + len(fields) - self._buffer.maxlen
+            overflow = len(self._buffer) + len(fields) - self._capacity
             if overflow > 0:
                 self.dropped += overflow
             self._buffer.extend(fields)
@@ -71,7 +78,7 @@ class Stream(Observable):
     def _wake_async(self) -> None:
         waiters, self._async_waiters = self._async_waiters, []
         for loop, future in waiters:
-            loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(None))
+            loop.call_soon_threadsafe(_settle, future)
 
     # --- consuming ----------------------------------------------------------
 
@@ -142,5 +149,12 @@ class Stream(Observable):
 
     def __repr__(self) -> str:
         state = f"ended ({self.end_reason})" if self.ended else "live"
-        return (f"<Stream {self.id} from {self.thing}: {state}, {self.count} values received, "
-                f"{len(self._buffer)} waiting, {self.dropped} dropped>")
+        return (
+            f"<Stream {self.id} from {self.thing}: {state}, {self.count} values received, "
+            f"{len(self._buffer)} waiting, {self.dropped} dropped>"
+        )
+
+
+def _settle(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)

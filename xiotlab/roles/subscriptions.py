@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from ..protocol import events, sensordata
 from ..protocol.values import Field, ReadoutError, ValueType
+from ..runtime import network
 
 log = logging.getLogger("xiotlab")
 
@@ -65,6 +66,7 @@ class Active:
         if old is None:
             fired = True
         elif field.type in _NUMERIC and trigger is not None and isinstance(old, (int, float)):
+            assert isinstance(field.value, (int, float))  # a numeric field's value, for the type checker
             fired = trigger.triggered(float(old), float(field.value))
         else:
             fired = field.value != old
@@ -75,7 +77,7 @@ class Active:
 
 def chunked(fields: list[Field]) -> list[list[Field]]:
     """``fields`` in pieces small enough for one message each."""
-    return [fields[i:i + FIELDS_PER_MESSAGE] for i in range(0, len(fields), FIELDS_PER_MESSAGE)]
+    return [fields[i : i + FIELDS_PER_MESSAGE] for i in range(0, len(fields), FIELDS_PER_MESSAGE)]
 
 
 def fragments(request_id: str, fields: list[Field], errors: list[ReadoutError], ns: str) -> list:
@@ -85,8 +87,10 @@ def fragments(request_id: str, fields: list[Field], errors: list[ReadoutError], 
     """
     chunks = chunked(fields) or [[]]
     last = len(chunks) - 1
-    return [sensordata.build_response(request_id, chunk, errors if i == last else (), more=i != last, ns=ns)
-            for i, chunk in enumerate(chunks)]
+    return [
+        sensordata.build_response(request_id, chunk, errors if i == last else (), more=i != last, ns=ns)
+        for i, chunk in enumerate(chunks)
+    ]
 
 
 def _seconds(duration) -> float | None:
@@ -114,7 +118,7 @@ class SubscriptionEngine:
         self._active[(subscriber, spec.id)] = active
         self._schedule_poll(active)
         if spec.request:
-            asyncio.ensure_future(self._poll(active))
+            network.spawn(self._poll(active))
         return active
 
     def remove(self, subscriber: str, subscription_id: str) -> bool:
@@ -186,7 +190,7 @@ class SubscriptionEngine:
             active.poll.cancel()
         if interval:
             loop = asyncio.get_running_loop()
-            active.poll = loop.call_later(interval, lambda: asyncio.ensure_future(self._poll(active)))
+            active.poll = loop.call_later(interval, lambda: network.spawn(self._poll(active)))
 
     async def _poll(self, active: Active) -> None:
         """Read the subscription's fields now and send them (maxInt passed, or ``req`` asked for it)."""

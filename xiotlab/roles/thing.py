@@ -2,7 +2,9 @@
 
 The protocols are served by one service each, on the thing's connection:
 :mod:`.ownership` (friend requests), :mod:`.sensing` (readouts and
-subscriptions), :mod:`.controls` (set and forms). This class is their public face.
+subscriptions), :mod:`.controls` (set and forms). Each sees the client and
+the thing's access rules (:mod:`.access`), nothing else; this class is their
+public face.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import enum
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
-from ..errors import Forbidden
 from ..protocol.values import Field, QoS
+from .access import OwnerRules
 from .controls import ControlService, describe
 from .friendship import Policy, policy_check
 from .ownership import FriendshipService
@@ -20,6 +24,8 @@ from .participant import Participant
 from .sensing import SensorService
 from .sensors import DEFAULT_HISTORY, value_type
 from .timers import Timer, Timers, seconds
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 class Thing(Participant):
@@ -46,29 +52,51 @@ class Thing(Participant):
     >>> thermometer.report(temperature=21.7)                          # pushed to subscribers
     """
 
-    def __init__(self, jid: str, password: str | None = None, *, owner: str | None = None,
-                 policy: Policy = "deny", history_size: int = DEFAULT_HISTORY, **options) -> None:
+    def __init__(
+        self,
+        jid: str,
+        password: str | None = None,
+        *,
+        owner: str | None = None,
+        policy: Policy = "deny",
+        history_size: int = DEFAULT_HISTORY,
+        **options,
+    ) -> None:
         super().__init__(jid, password, **options)
-        self._sensing = SensorService(self, history_size)
-        self._controls = ControlService(self)
-        self._controllers: set[str] = set()
-        self.owner = self.resolve(owner) if owner else None
         self.policy = policy
-        self._friendship = FriendshipService(self, policy_check(policy))
-        self._timers = Timers(self._client.jid.bare, self.report)
-        self._client.stream.add_event_handler("disconnected", lambda _: self._timers.stop())
+        self._access = OwnerRules(self.jid, self.roster, self.resolve(owner) if owner else None)
+        self._friendship = FriendshipService(self._client, self._access, policy_check(policy))
+        self._sensing = SensorService(self._client, self._access, history_size)
+        self._controls = ControlService(self._client, self._access)
+        self._attach(self._friendship, self._sensing, self._controls)
+        self._timers = Timers(self.jid, self.report)
+        self._client.on_event("disconnected", lambda _: self._timers.stop())
+
+    @property
+    def owner(self) -> str | None:
+        """The owner's bare JID, or None for a thing that has none (a bare name means one on this domain)."""
+        return self._access.owner
+
+    @owner.setter
+    def owner(self, jid: str | None) -> None:
+        self._access.owner = self.resolve(jid) if jid else None
 
     async def _on_online(self) -> None:
-        # Discovery data is kept per full JID, known only once bound: declare the features now.
-        disco = self._client.stream.plugin["xep_0030"]
-        for namespace in (*SensorService.namespaces, *ControlService.namespaces):
-            disco.add_feature(namespace, jid=self._client.jid)
         self._timers.start()
 
     # --- sensors ----------------------------------------------------------
 
-    def sensor(self, name: str, *, unit: str | None = None, type=None, decimals: int | None = None,
-               category="momentary", qos: QoS | None = None, enum_type: str | None = None):
+    def sensor(
+        self,
+        name: str,
+        *,
+        unit: str | None = None,
+        type=None,
+        decimals: int | None = None,
+        category="momentary",
+        qos: QoS | None = None,
+        enum_type: str | None = None,
+    ):
         """Declare sensor field ``name``; decorate the function that returns its current value.
 
         ``type``: a :class:`ValueType` (or ``float``, ``int``, ``bool``, ``str``); by default the
@@ -98,7 +126,7 @@ class Thing(Participant):
         Returns at once, from any thread; a bad value raises here, in the caller.
         """
         sensors = self._sensing.sensors
-        timestamp = timestamp or dt.datetime.now(dt.timezone.utc)  # values reported together share their moment
+        timestamp = timestamp or dt.datetime.now(dt.UTC)  # values reported together share their moment
         fields = []
         for name, value in values.items():
             try:
@@ -153,18 +181,31 @@ class Thing(Participant):
 
     # --- controls ---------------------------------------------------------
 
-    def control(self, name: str, *, type=bool, value=None, min=None, max=None, step=None, options=None,
-                label: str = "", description: str = "", read_only: bool = False):
+    def control(
+        self,
+        name: str,
+        *,
+        type: Any = bool,
+        value: Any = None,
+        min: Any = None,
+        max: Any = None,
+        step: float | None = None,
+        options: Iterable[Any] | None = None,
+        label: str = "",
+        description: str = "",
+        read_only: bool = False,
+    ) -> Callable[[Handler], Handler]:
         """Declare control parameter ``name``; decorate the function that acts on new values.
 
         ``type``: ``bool``, ``int``, ``float``, ``str``, an ``Enum`` class (its member names are
-        the options, and the handler gets members), a date/time type, or a :class:`~xiotlab.protocol.control.ParameterType`.
+        the options, and the handler gets members), a date/time type, or a
+        :class:`~xiotlab.protocol.parameters.ParameterType`.
         ``min``/``max``/``step`` bound numbers, ``options`` lists allowed values, ``value`` is the
         initial value. The handler gets each validated value; it may be a coroutine function,
         and may refuse a value by raising ``ValueError`` (the owner gets a ParameterError).
         """
-        parameter = describe(name, type, options, value=value, min=min, max=max, step=step, label=label,
-                             description=description, read_only=read_only)
+        limits = {"value": value, "min": min, "max": max, "step": step}
+        parameter = describe(name, type, options, label=label, description=description, read_only=read_only, **limits)
         enum_class = type if isinstance(type, builtins.type) and issubclass(type, enum.Enum) else None
         self._controls.declare(parameter, None, enum_class)
 
@@ -181,29 +222,11 @@ class Thing(Participant):
 
     def allow_control(self, jid: str) -> None:
         """Let friend ``jid`` set controls too (by default only the owner may)."""
-        self._controllers.add(self.resolve(jid))
+        self._access.controllers.add(self.resolve(jid))
 
     def deny_control(self, jid: str) -> None:
         """Take back :meth:`allow_control`."""
-        self._controllers.discard(self.resolve(jid))
-
-    def _check_controller(self, sender) -> None:
-        """Raise Forbidden unless ``sender`` is the owner or an allowed friend (network thread)."""
-        bare = sender.bare
-        if bare == self.owner:
-            return
-        self._check_reader(sender)
-        if bare not in self._controllers:
-            raise Forbidden(f"Only the owner of {self.jid} may control it, or friends it allowed.")
-
-    def _check_reader(self, sender) -> None:
-        """Raise Forbidden unless ``sender`` is the owner or a friend (network thread)."""
-        bare = sender.bare
-        if bare == self.owner:
-            return
-        contact = self.roster.get(bare)
-        if contact is None or contact.subscription not in ("from", "both"):
-            raise Forbidden(f"Only friends of {self.jid} may read it: send it a friend request first.")
+        self._access.controllers.discard(self.resolve(jid))
 
     # --- friend requests (network thread) -----------------------------------
 

@@ -30,11 +30,11 @@ class Timer:
     calls: int = 0
     errors: int = 0
     last_error: BaseException | None = None
-    _task: asyncio.Task | None = field(default=None, repr=False)
+    task: asyncio.Task | None = field(default=None, repr=False)  # while it runs
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self.task is not None and not self.task.done()
 
 
 def seconds(interval: float | dt.timedelta) -> float:
@@ -80,7 +80,7 @@ class Timers:
 
     def _launch(self, timer: Timer) -> None:
         if self._online and not timer.running and timer in self.timers:
-            timer._task = asyncio.ensure_future(self._run(timer))
+            timer.task = network.spawn(self._run(timer))
 
     async def _run(self, timer: Timer) -> None:
         loop = asyncio.get_running_loop()
@@ -109,14 +109,13 @@ class Timers:
             timer.last_error = error
             if repeated:  # a failing 1-second timer must not write a line every second
                 return
-            log.warning("%s: timer %s raised %s: %s", self._name, _name_of(timer.function),
-                        type(error).__name__, error)
+            log.warning("%s: timer %s raised %s: %s", self._name, _name_of(timer.function), type(error).__name__, error)
 
 
 def _cancel(timer: Timer) -> None:
-    if timer._task is not None:
-        timer._task.cancel()
-        timer._task = None
+    if timer.task is not None:
+        timer.task.cancel()
+        timer.task = None
 
 
 def _name_of(function: Callable) -> str:

@@ -11,6 +11,14 @@ from .observable import Observable
 from .trace import Trace, TraceEntry
 
 __all__ = [
-    "DEFAULT_TIMEOUT", "Endpoint", "ErrorReply", "Observable", "Trace", "TraceEntry", "XmppClient",
-    "blocking", "network", "network_call",
+    "DEFAULT_TIMEOUT",
+    "Endpoint",
+    "ErrorReply",
+    "Observable",
+    "Trace",
+    "TraceEntry",
+    "XmppClient",
+    "blocking",
+    "network",
+    "network_call",
 ]

@@ -14,13 +14,12 @@ import functools
 import logging
 import ssl
 import weakref
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-import xml.etree.ElementTree as ET
+from typing import Any, Literal
 from xml.sax.saxutils import quoteattr
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
@@ -36,10 +35,8 @@ from ..errors import (
     ProtocolError,
     StanzaError,
     TimedOut,
-    XmppError,
 )
-from ..protocol import control, legacy_sensordata
-from ..protocol.namespaces import LEGACY_SENSOR_DATA, STANZA_ERRORS
+from ..protocol import stanza_errors
 from .loop import network
 from .trace import Trace
 
@@ -48,6 +45,8 @@ log = logging.getLogger("xiotlab")
 DEFAULT_TIMEOUT = 10.0
 
 Handler = Callable[[slixmpp.JID, ET.Element], Awaitable[Iterable[ET.Element] | None]]
+IqKind = Literal["get", "set"]
+ErrorReader = Callable[[ET.Element], Exception]  # an iq error answer -> the exception to raise
 
 _live: weakref.WeakSet[XmppClient] = weakref.WeakSet()
 
@@ -83,19 +82,29 @@ class _Stream(slixmpp.ClientXMPP):
         self.enable_plaintext = False
         self.enable_starttls = True
         # Friend requests are decided by the roles, never accepted blindly.
-        self.roster.auto_authorize = None
+        self.roster.auto_authorize = None  # type: ignore[assignment]  # None: "ask the application"; typed bool
         self.roster.auto_subscribe = False
         self.register_plugin("xep_0030")  # service discovery
         self.register_plugin("xep_0199")  # ping
+
+    def send_loop(self) -> asyncio.Future | None:
+        """The task that sends queued stanzas, if one was started.
+
+        slixmpp leaves it waiting after a disconnect and cancels it only when the stream
+        is garbage collected, which asyncio reports as a task destroyed while pending:
+        :meth:`XmppClient.disconnect` ends it instead; the next connect starts a fresh one.
+        """
+        return self._run_out_filters
 
 
 class XmppClient:
     """A connection to an XMPP server as one account, with a :class:`Trace` of its stanzas."""
 
     def __init__(self, jid: str, password: str, endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT,
-                 trace_size: int = 2000) -> None:
+                 trace_size: int = 2000, read_error: ErrorReader = stanza_errors.read_error) -> None:  # fmt: skip
         self.endpoint = endpoint
         self.timeout = timeout
+        self.read_error = read_error  # error answers to exceptions, unless a request brings its own reader
         self.trace = Trace(trace_size)
         self.stream = _Stream(jid, password, endpoint)
         self.stream.add_filter("out", self._trace_out)
@@ -103,6 +112,7 @@ class XmppClient:
         self.online = False
         self.stream.add_event_handler("disconnected", self._on_disconnected)
         self._routes: dict[str, dict[str, Callable]] = {}
+        self._features: set[str] = set()
         _live.add(self)
 
     @property
@@ -126,7 +136,9 @@ class XmppClient:
             "connection_failed": lambda e: settle(self._connect_error(e)),
             "ssl_invalid_chain": lambda e: settle(self._certificate_error(e)),
             "disconnected": lambda e: settle(self._disconnect_error(e)),
-            "stream_error": lambda e: settle(CannotConnect(f"The server closed the stream: {e['text'] or e['condition']}.")),
+            "stream_error": lambda e: settle(
+                CannotConnect(f"The server closed the stream: {e['text'] or e['condition']}.")
+            ),
         }
         for event, handler in handlers.items():
             self.stream.add_event_handler(event, handler)
@@ -134,13 +146,14 @@ class XmppClient:
             self.stream.connect(self.endpoint.host, self.endpoint.port)
             try:
                 error = await asyncio.wait_for(outcome, timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 error = TimedOut(
                     f"{self.jid.bare} did not get online at {self.endpoint.describe(self.jid.domain)} within "
                     f"{timeout:g} s. Is the server running there? Check host and port, or pass a longer timeout."
                 )
             if error is None:
                 await self.stream.get_roster(timeout=timeout)
+                self._publish_features(self._features)
                 self.online = True
                 return
             self._abandon()
@@ -190,16 +203,13 @@ class XmppClient:
         timeout = self.timeout if timeout is None else timeout
         try:
             await asyncio.wait_for(self.stream.disconnect(wait=min(timeout, 2.0)), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._abandon()
         self.stream.cancel_connection_attempt()
         await self._stop_send_loop()
 
     async def _stop_send_loop(self) -> None:
-        # slixmpp leaves its send loop waiting after a disconnect and cancels it only when the
-        # stream is garbage collected, which asyncio reports as a task destroyed while pending.
-        # End it here; the next connect() starts a fresh one.
-        sender = self.stream._run_out_filters
+        sender = self.stream.send_loop()
         if sender is not None and not sender.done():
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -214,8 +224,9 @@ class XmppClient:
         if not self.online:
             raise NotConnected(f"{self.jid.bare} is not online: call `start()` first.")
 
-    async def iq(self, iq: slixmpp.Iq, timeout: float | None = None,
-                 read_error: Callable[[ET.Element], Exception] | None = None) -> slixmpp.Iq:
+    async def iq(
+        self, iq: slixmpp.Iq, timeout: float | None = None, read_error: ErrorReader | None = None
+    ) -> slixmpp.Iq:
         """Send ``iq`` and return the answer; errors and silence become typed exceptions.
 
         ``read_error(error_iq)`` turns an error answer into the exception to raise, for
@@ -228,7 +239,24 @@ class XmppClient:
         except IqTimeout:
             raise TimedOut(f"{iq['to']} did not answer within {timeout:g} s.") from None
         except IqError as e:
-            raise (read_error or stanza_error)(e.iq.xml) from None
+            raise (read_error or self.read_error)(e.iq.xml) from None
+
+    async def request(
+        self,
+        to: str | None,
+        kind: IqKind,
+        payload: ET.Element,
+        timeout: float | None = None,
+        read_error: ErrorReader | None = None,
+    ) -> ET.Element | None:
+        """Send an iq of ``kind`` (get or set) carrying ``payload`` to ``to`` (None: our own account).
+
+        Returns the answer's payload (None for an empty result); see :meth:`iq` for errors.
+        """
+        iq = self.stream.make_iq(ito=to, itype=kind)
+        iq.xml.append(payload)
+        answer = await self.iq(iq, timeout, read_error)
+        return next(iter(answer.xml), None)
 
     def send_message(self, to: str, payloads: Iterable[ET.Element], kind: str = "normal") -> None:
         """Send one message carrying ``payloads``, serialized here rather than by slixmpp.
@@ -242,9 +270,58 @@ class XmppClient:
         self.trace.record("out", message)
         self.stream.send(_message_text(message))
 
+    # --- friendship: presence subscriptions -------------------------------------
+
+    def accept_friend(self, jid: str) -> None:
+        """Grant ``jid``'s presence subscription and ask for theirs, unless asked already."""
+        item = self.stream.client_roster[jid]
+        item.authorize()
+        if not (item["to"] or item["pending_out"]):
+            item.subscribe()
+
+    def refuse_friend(self, jid: str) -> None:
+        """Refuse ``jid``'s presence subscription."""
+        self.stream.client_roster[jid].unauthorize()
+
+    def waiting_friends(self) -> set[str]:
+        """The bare JIDs whose subscription requests wait for an answer."""
+        roster = self.stream.client_roster
+        return {str(jid) for jid in roster if roster[jid]["pending_in"]}
+
+    # --- what services register -------------------------------------------------
+
+    def on_event(self, event: str, handler: Callable[[Any], Any]) -> None:
+        """Call ``handler(data)`` on each of the stream's ``event`` (``disconnected``, ``presence_unavailable``...)."""
+        self.stream.add_event_handler(event, handler)
+
+    def off_event(self, event: str, handler: Callable[[Any], Any]) -> None:
+        self.stream.del_event_handler(event, handler)
+
+    def add_features(self, features: Iterable[str]) -> None:
+        """Announce ``features`` in service discovery (from the moment we are bound, if not yet)."""
+        new = set(features) - self._features
+        self._features |= new
+        if self.online:
+            self._publish_features(new)
+
+    def remove_features(self, features: Iterable[str]) -> None:
+        gone = self._features & set(features)
+        self._features -= gone
+        if self.online:
+            disco = self.stream.plugin["xep_0030"]
+            for feature in gone:
+                disco.del_feature(jid=self.jid, feature=feature)
+
+    def _publish_features(self, features: Iterable[str]) -> None:
+        # Discovery data is kept per full JID, known only once bound; announced before presence,
+        # because a friend may ask what we support as soon as it sees us.
+        disco = self.stream.plugin["xep_0030"]
+        for feature in features:
+            disco.add_feature(feature, jid=self.jid)
+
     # --- serving requests ---------------------------------------------------
 
-    def on(self, kind: str, tag: str, callback: Callable[[slixmpp.ElementBase, ET.Element], Any]) -> None:
+    def on(self, kind: str, tag: str, callback: Callable[[Any, ET.Element], Any]) -> None:
         """Call ``callback(stanza, payload)`` for each ``kind`` stanza ("iq" or "message") carrying ``tag``.
 
         ``tag`` is a payload element in Clark notation (``{namespace}local``). One handler per
@@ -254,22 +331,39 @@ class XmppClient:
         if routes is None:
             routes = self._routes[kind] = {}
             top = f"{{jabber:client}}{kind}"
-            self.stream.register_handler(Callback(
-                f"xiotlab {kind} routes", _PayloadMatcher(top, routes),
-                lambda stanza: _dispatch(stanza, routes)))
+            self.stream.register_handler(
+                Callback(
+                    f"xiotlab {kind} routes", _PayloadMatcher(top, routes), lambda stanza: _dispatch(stanza, routes)
+                )
+            )
         routes[tag] = callback
 
-    def serve(self, namespaces: Iterable[str], local: str, handler: Handler, types: tuple[str, ...] = ("get", "set")) -> None:
+    def off(self, kind: str, tag: str) -> None:
+        """Stop routing ``kind`` stanzas carrying ``tag`` (an iq nobody serves gets slixmpp's error)."""
+        self._routes.get(kind, {}).pop(tag, None)
+
+    def serve(
+        self, namespaces: Iterable[str], local: str, handler: Handler, types: tuple[str, ...] = ("get", "set")
+    ) -> None:
         """Answer iqs carrying ``<local>`` in any of ``namespaces`` with ``await handler(sender, element)``.
 
         The handler returns the result's payload elements (or None for an empty result);
         it runs as a task of its own, so a slow one holds up no other request. Typed
         errors become XMPP errors: Forbidden → forbidden, ProtocolError → bad-request,
         StanzaError → its condition, anything else → internal-server-error (and a log line).
+        An iq of a type the handler does not take is answered ``bad-request``, never left waiting.
         """
+
         def answer(iq, element):
             if iq["type"] in types:
-                asyncio.ensure_future(self._answer(iq, element, handler))
+                network.spawn(self._answer(iq, element, handler))
+            elif iq["type"] in ("get", "set"):
+                send_error(
+                    iq,
+                    "modify",
+                    "bad-request",
+                    f"<{element.tag.rsplit('}', 1)[-1]}/> goes in an iq of type {' or '.join(types)}.",
+                )
 
         for ns in namespaces:
             self.on("iq", f"{{{ns}}}{local}", answer)
@@ -353,6 +447,7 @@ def _say_goodbye() -> None:
     """
     clients = [c for c in list(_live) if c.online]
     if clients and network.loop.is_running():
+
         async def close_all() -> None:
             await asyncio.gather(*(c.disconnect(timeout=2.0) for c in clients), return_exceptions=True)
 
@@ -360,32 +455,6 @@ def _say_goodbye() -> None:
             network.submit(close_all()).result(timeout=3)
         except Exception:  # exiting anyway: never block the interpreter's exit on a goodbye
             log.debug("closing connections at exit failed", exc_info=True)
-
-
-def stanza_error(answer: ET.Element) -> XmppError:
-    """The typed exception for an iq error answer.
-
-    A refused control parameter (a ``paramError``) is a ParameterError naming it; a legacy
-    sensor-data ``<rejected>`` lends its reason, which says more than the condition beside it.
-    """
-    peer = answer.get("from") or "the server"
-    error = answer.find("{jabber:client}error")
-    if error is None:
-        return StanzaError(f"{peer} answered with an error that says nothing.")
-    if any(child.tag.endswith("}paramError") for child in error):
-        return control.parse_error(error)
-    conditions = [c.tag.rsplit("}", 1)[-1] for c in error if c.tag.startswith(f"{{{STANZA_ERRORS}}}")]
-    condition = next((c for c in conditions if c != "text"), "undefined-condition")
-    text = error.findtext(f"{{{STANZA_ERRORS}}}text") or ""
-    rejected = answer.find(f"{{{LEGACY_SENSOR_DATA}}}rejected")
-    if rejected is not None:
-        with contextlib.suppress(ProtocolError):
-            text = legacy_sensordata.parse_rejected(rejected).reason or text
-    detail = f": {text.rstrip('.')}" if text else ""
-    if condition in ("forbidden", "not-authorized"):
-        return Forbidden(f"{peer} refused the request ({condition}){detail}. Are you its friend or owner?")
-    return StanzaError(f"{peer} answered with an error ({condition}){detail}.", condition=condition, text=text,
-                       kind=error.get("type", "cancel"))
 
 
 def send_error(iq: slixmpp.Iq, kind: str, condition: str, text: str, details: Iterable[ET.Element] = ()) -> None:

@@ -14,12 +14,13 @@ import atexit
 import concurrent.futures
 import functools
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from ..errors import WrongThread
 
 T = TypeVar("T")
+P = ParamSpec("P")
 THREAD_NAME = "xiotlab-network"
 
 
@@ -30,15 +31,16 @@ class NetworkThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._running: set[asyncio.Task] = set()
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._loop is None or self._loop.is_closed():
-                self._start()
+                self._loop = self._start()
             return self._loop
 
-    def _start(self) -> None:
+    def _start(self) -> asyncio.AbstractEventLoop:
         ready = threading.Event()
         loop = asyncio.new_event_loop()
 
@@ -47,10 +49,10 @@ class NetworkThread:
             loop.call_soon(ready.set)
             loop.run_forever()
 
-        self._loop = loop
         self._thread = threading.Thread(target=serve, name=THREAD_NAME, daemon=True)
         self._thread.start()
         ready.wait()
+        return loop
 
     def is_current(self) -> bool:
         """Whether the caller runs on the network thread."""
@@ -81,12 +83,32 @@ class NetworkThread:
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
+    def do(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the network loop and return its result: at once there, else waiting for it."""
+        if self.is_current():
+            return fn(*args)
+
+        async def call() -> T:
+            return fn(*args)
+
+        return self.run(call())
+
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         """Schedule ``fn(*args)`` on the network loop from any thread."""
         if self.is_current():
             fn(*args)
         else:
             self.loop.call_soon_threadsafe(fn, *args)
+
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Start ``coro`` as a task of the network loop, from the loop itself, and keep it until it ends.
+
+        The loop holds only weak references to its tasks: one nobody keeps may vanish mid-way.
+        """
+        task = asyncio.ensure_future(coro, loop=self.loop)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return task
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Start ``coro`` on the network loop without waiting for it."""
@@ -121,26 +143,31 @@ network = NetworkThread()
 atexit.register(network.shutdown)
 
 
-def network_call(afn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-    """Make ``async def ax(...)`` run on the network loop, awaited from any loop."""
+def network_call(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Make ``async def ax(...)`` run on the network loop, awaited from any loop.
+
+    The signature stays that of ``ax`` for ``help()`` and type checkers.
+    """
 
     @functools.wraps(afn)
-    async def hop(*args: Any, **kwargs: Any) -> T:
+    async def hop(*args: P.args, **kwargs: P.kwargs) -> T:
         return await network.call(afn(*args, **kwargs))
 
     return hop
 
 
-def blocking(afn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
-    """The blocking twin of a :func:`network_call` method ``ax``: ``x = blocking(ax)``."""
-    inner = afn.__wrapped__
+def blocking(afn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
+    """The blocking twin of a :func:`network_call` method ``ax``: ``x = blocking(ax)``, same signature."""
+    inner: Callable[P, Coroutine[Any, Any, T]] = afn.__wrapped__  # type: ignore[attr-defined]  # set by network_call
     name = afn.__name__.removeprefix("a")
 
     @functools.wraps(inner)
-    def call(*args: Any, **kwargs: Any) -> T:
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
         return network.run(inner(*args, **kwargs))
 
     call.__name__ = name
     call.__qualname__ = afn.__qualname__.rsplit(".", 1)[0] + "." + name if "." in afn.__qualname__ else name
-    call.__doc__ = (inner.__doc__ or "").rstrip() + f"\n\nBlocking form; ``await {afn.__name__}(...)`` is the awaitable one."
+    call.__doc__ = (
+        inner.__doc__ or ""
+    ).rstrip() + f"\n\nBlocking form; ``await {afn.__name__}(...)`` is the awaitable one."
     return call

@@ -8,7 +8,6 @@ so it may ``await owner.aset(...)``.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import threading
@@ -58,5 +57,5 @@ class Observable:
 def _schedule(coroutine):
     """Run an observer's coroutine on the network loop, from whichever thread notified."""
     if network.is_current():
-        return asyncio.ensure_future(coroutine)
+        return network.spawn(coroutine)
     return network.submit(coroutine)

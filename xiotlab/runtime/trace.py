@@ -33,7 +33,7 @@ class TraceEntry:
 
     def __init__(self, direction: str, element: ET.Element) -> None:
         self.direction = direction
-        self.time = dt.datetime.now(dt.timezone.utc)
+        self.time = dt.datetime.now(dt.UTC)
         self.peer = element.get("to" if direction == "out" else "from", "")
         self.tag = _local(element.tag)
         # The protocols a stanza speaks: its payloads' namespaces, or its own outside the stanza
@@ -99,11 +99,11 @@ class Trace(Observable):
 
 def redacted(element: ET.Element) -> ET.Element:
     """``element``, or a copy of it with secrets replaced: the original is never changed."""
-    secret_sasl = (
-        _namespace(element.tag) == SASL and _local(element.tag) in _SASL_PAYLOADS and bool(element.text)
-    )
+    secret_sasl = _namespace(element.tag) == SASL and _local(element.tag) in _SASL_PAYLOADS and bool(element.text)
     # Passwords travel only in iqs (registration, legacy auth); big messages need no search.
-    passwords = [e for e in element.iter() if _local(e.tag) == "password" and e.text] if _local(element.tag) == "iq" else []
+    passwords = (
+        [e for e in element.iter() if _local(e.tag) == "password" and e.text] if _local(element.tag) == "iq" else []
+    )
     if not secret_sasl and not passwords:
         return element
     clone = copy.deepcopy(element)

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 CA_VALIDITY = dt.timedelta(days=3650)
+_KEY_USES = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
+             "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")  # fmt: skip
 SERVER_VALIDITY = dt.timedelta(days=825)
 
 
@@ -34,9 +36,7 @@ def ensure_certificates(directory: Path, domain: str) -> CertificatePaths:
     """Create the CA and a server certificate for ``domain`` under ``directory`` unless valid ones exist."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     paths = CertificatePaths(
-        ca=directory / "ca.pem",
-        server_certificate=directory / "server.pem",
-        server_key=directory / "server-key.pem",
+        ca=directory / "ca.pem", server_certificate=directory / "server.pem", server_key=directory / "server-key.pem"
     )
     ca_key_path = directory / "ca-key.pem"
     if not (paths.ca.exists() and ca_key_path.exists()):
@@ -54,7 +54,7 @@ def ensure_certificates(directory: Path, domain: str) -> CertificatePaths:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _new_ca():
@@ -69,18 +69,16 @@ def _new_ca():
         .not_valid_before(_now() - dt.timedelta(minutes=5))
         .not_valid_after(_now() + CA_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage("key_cert_sign", "crl_sign"), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
     return key, cert
+
+
+def _key_usage(*granted: str) -> x509.KeyUsage:
+    """A key usage extension that grants the named uses and no other."""
+    return x509.KeyUsage(**{use: use in granted for use in _KEY_USES})
 
 
 def _new_server_certificate(domain: str, ca_key, ca_cert):
@@ -96,9 +94,7 @@ def _new_server_certificate(domain: str, ca_key, ca_cert):
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     return key, cert
@@ -118,9 +114,7 @@ def _server_certificate_fits(path: Path, domain: str) -> bool:
 
 def _write_key(path: Path, key) -> None:
     data = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:

@@ -114,32 +114,36 @@ class LabServer:
         with self._lock:
             if self.is_running:
                 return self
-            self._prepare_home()
+            home = self._prepare_home()
             try:
-                process = self._launch()
+                process = self._launch(home)
             except BaseException:
                 if self._ephemeral:  # a failed ephemeral start leaves nothing behind
-                    shutil.rmtree(self.home, ignore_errors=True)
+                    shutil.rmtree(home, ignore_errors=True)
                     self.home = None
                 raise
             self._process, self._pid, self._started_here = process, process.pid, True
-            self._write_state()
+            self._write_state(home)
             if not self._detach:
-                self._finalizer = weakref.finalize(self, _cleanup, process, self.home, self._ephemeral)
+                self._finalizer = weakref.finalize(self, _cleanup, process, home, self._ephemeral)
             return self
 
-    def _launch(self) -> subprocess.Popen:
-        files = prosody.ServerFiles(self.home)
+    def _launch(self, home: Path) -> subprocess.Popen:
+        files = prosody.ServerFiles(home)
         self._refuse_if_running(files)
-        certs = ensure_certificates(self.home / "certs", self.domain)
+        certs = ensure_certificates(home / "certs", self.domain)
         for attempt in range(3):
             self.port = self._requested_port or prosody.free_port(self.host)
             if self._requested_port:
                 prosody.check_port_free(self.host, self.port)
             files.config.write_text(
                 prosody.render_config(
-                    files, domain=self.domain, host=self.host, port=self.port,
-                    certificate=certs.server_certificate, key=certs.server_key,
+                    files,
+                    domain=self.domain,
+                    host=self.host,
+                    port=self.port,
+                    certificate=certs.server_certificate,
+                    key=certs.server_key,
                 )
             )
             process = prosody.launch(files, tied_to_this_process=not self._detach)
@@ -194,6 +198,11 @@ class LabServer:
         """The lab's certificate authority: give it to any TLS client that talks to the lab."""
         return self._need_home() / "certs" / "ca.pem"
 
+    @property
+    def accounts_file(self) -> Path:
+        """Where the generated passwords are kept (mode 0600)."""
+        return self._need_home() / "accounts.json"
+
     def status(self) -> dict:
         """Where the lab runs and what it holds, as a plain dict (no passwords)."""
         return {
@@ -214,16 +223,14 @@ class LabServer:
         The password is generated, kept in the lab home (0600) and never printed.
         """
         local = self._local_name(name)
-        book = AccountBook(self._need_home() / "accounts.json")
-        data = prosody.ServerFiles(self.home).data
-        password = book.get_or_create(
-            local, lambda n, p: write_prosody_account(data, self.domain, n, p)
-        )
+        book = AccountBook(self.accounts_file)
+        data = prosody.ServerFiles(self._need_home()).data
+        password = book.get_or_create(local, lambda n, p: write_prosody_account(data, self.domain, n, p))
         return Credentials(f"{local}@{self.domain}", password)
 
     def accounts(self) -> list[str]:
         """The JIDs of every account this lab created."""
-        return [f"{n}@{self.domain}" for n in AccountBook(self._need_home() / "accounts.json").names()]
+        return [f"{n}@{self.domain}" for n in AccountBook(self.accounts_file).names()]
 
     def password_of(self, jid: str) -> str | None:
         """The stored password of a lab account, or None if the lab did not create it."""
@@ -231,7 +238,7 @@ class LabServer:
             local = self._local_name(jid)
         except ValueError:
             return None
-        return AccountBook(self._need_home() / "accounts.json").password(local)
+        return AccountBook(self.accounts_file).password(local)
 
     def _local_name(self, name: str) -> str:
         local, _, domain = name.partition("@")
@@ -246,7 +253,8 @@ class LabServer:
             raise LabNotRunning("This ephemeral lab has not been started yet: call `start()` first.")
         return self.home
 
-    def _prepare_home(self) -> None:
+    def _prepare_home(self) -> Path:
+        """The lab home, made (a fresh temporary one for an ephemeral lab) and checked writable."""
         if self.home is None:
             _sweep_abandoned_homes()
             self.home = Path(tempfile.mkdtemp(prefix=_EPHEMERAL_PREFIX))
@@ -261,21 +269,26 @@ class LabServer:
                 f"The lab home {self.home} cannot be written ({e.strerror}): choose another with "
                 "`home=...` or XIOTLAB_HOME, or fix its permissions."
             ) from None
+        return self.home
 
     def _refuse_if_running(self, files: prosody.ServerFiles) -> None:
-        state = _read_state(self.home)
+        state = _read_state(files.home)
         if state and prosody.pid_is_prosody(state["pid"], files.config):
             raise LabAlreadyRunning(
                 f"A lab server already runs under {self.home} (pid {state['pid']}, port {state['port']}). "
                 "Join it with `LabServer.running()`, or stop it first with `xiotlab server stop`."
             )
 
-    def _write_state(self) -> None:
+    def _write_state(self, home: Path) -> None:
         state = {
-            "domain": self.domain, "host": self.host, "port": self.port, "pid": self._pid,
-            "owner_pid": None if self._detach else os.getpid(), "started": time.time(),
+            "domain": self.domain,
+            "host": self.host,
+            "port": self.port,
+            "pid": self._pid,
+            "owner_pid": None if self._detach else os.getpid(),
+            "started": time.time(),
         }
-        (self.home / "lab.json").write_text(json.dumps(state, indent=1))
+        (home / "lab.json").write_text(json.dumps(state, indent=1))
 
     def __repr__(self) -> str:
         where = f"{self.host}:{self.port}" if self.port else self.host
@@ -300,8 +313,8 @@ def _sweep_abandoned_homes() -> None:
     """Remove ephemeral homes whose Python process was killed before it could clean up."""
     for home in Path(tempfile.gettempdir()).glob(_EPHEMERAL_PREFIX + "*"):
         state = _read_state(home)
-        owner = state and state.get("owner_pid")
-        if owner and not _pid_alive(owner) and not prosody.pid_is_prosody(state["pid"]):
+        owner = state.get("owner_pid") if state else None
+        if state and owner and not _pid_alive(owner) and not prosody.pid_is_prosody(state["pid"]):
             shutil.rmtree(home, ignore_errors=True)
 
 
@@ -313,4 +326,3 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-

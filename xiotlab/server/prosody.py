@@ -33,27 +33,26 @@ STOP_TIMEOUT = 5.0
 _spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="xiotlab-spawner")
 
 
+class _InHome:
+    """A file of the lab home, by its name there: ``ServerFiles(home).log`` is ``home / "prosody.log"``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, files: ServerFiles, owner: type[ServerFiles]) -> Path:
+        return files.home / self.name
+
+
 @dataclass(frozen=True)
 class ServerFiles:
     """The files of one Prosody instance, all inside its lab home."""
 
     home: Path
 
-    @property
-    def config(self) -> Path:
-        return self.home / "prosody.cfg.lua"
-
-    @property
-    def log(self) -> Path:
-        return self.home / "prosody.log"
-
-    @property
-    def data(self) -> Path:
-        return self.home / "data"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.home / "prosody.pid"
+    config = _InHome("prosody.cfg.lua")
+    log = _InHome("prosody.log")
+    data = _InHome("data")
+    pidfile = _InHome("prosody.pid")
 
 
 def find_prosody() -> str:
@@ -67,7 +66,7 @@ def find_prosody() -> str:
     return path
 
 
-def _lua(text: str) -> str:
+def _lua(text: str | Path) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -208,4 +207,3 @@ def pid_is_prosody(pid: int, config: Path | None = None) -> bool:
         return False
     text = b" ".join(cmdline)
     return b"prosody" in text and (config is None or str(config).encode() in text)
-

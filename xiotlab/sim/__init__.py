@@ -23,15 +23,21 @@ The devices, one module each, from the simplest:
 
 Each module keeps its simulation in a plain class with a ``step(seconds)``
 method (:class:`~.thermometer.DailyCycle`, :class:`~.door.Door`, ...), which
-runs without any network; the device only moves it on in a timer and reports.
-Every device takes ``seed=`` for the same behaviour on every run, ``speed=`` for
-simulated seconds per real second, and the keywords of :class:`~xiotlab.Thing`.
+runs without any network. The device wires it to the network: sensors that
+read it, controls that change it, and a ``step(seconds)`` of its own that moves
+it on and reports. Every device but the lamp is a :class:`Simulated`
+(``simulated``), which calls that ``step`` from a timer and holds what the
+devices share: ``speed=`` (simulated seconds per real second, changeable while
+it runs), ``interval=`` (real seconds between steps) and a lock. Every device
+takes ``seed=`` for the same behaviour on every run, and the keywords of
+:class:`~xiotlab.Thing`. ``simulated`` shows a device of your own in ten lines.
 """
 
 from .door import DoorSensor
 from .energy_meter import EnergyMeter
 from .lamp import Lamp
+from .simulated import Simulated
 from .thermometer import Thermometer
 from .thermostat import Mode, Thermostat
 
-__all__ = ["DoorSensor", "EnergyMeter", "Lamp", "Mode", "Thermometer", "Thermostat"]
+__all__ = ["DoorSensor", "EnergyMeter", "Lamp", "Mode", "Simulated", "Thermometer", "Thermostat"]

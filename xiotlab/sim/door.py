@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 from collections.abc import Callable
 
-from ..roles import Thing
+from .simulated import Simulated
 
 
 class Door:
@@ -36,8 +35,7 @@ class Door:
     (True, False, 1)
     """
 
-    def __init__(self, openings_per_hour: float = 6.0, open_seconds: float = 20.0, *,
-                 seed: int | None = None) -> None:
+    def __init__(self, openings_per_hour: float = 6.0, open_seconds: float = 20.0, *, seed: int | None = None) -> None:
         self.openings_per_hour = openings_per_hour
         self.open_seconds = open_seconds
         self.is_open = False
@@ -67,13 +65,14 @@ class Door:
         return True
 
 
-class DoorSensor(Thing):
+class DoorSensor(Simulated):
     """A sensor on a door that opens at random times; subscribers get one event per change.
 
     ``openings_per_hour``, ``open_seconds`` and ``seed`` are those of
-    :class:`Door`. Every ``interval`` real seconds ``interval * speed``
-    simulated seconds pass; ``openings_per_hour=0`` leaves the door to you.
-    Any other keyword (``owner=``, ``lab=``, ...) goes to :class:`~xiotlab.Thing`::
+    :class:`Door`; ``openings_per_hour=0`` leaves the door to you. Every
+    ``interval`` real seconds ``interval * speed`` simulated seconds pass.
+    ``interval``, ``speed`` and any other keyword (``owner=``, ``lab=``, ...) go
+    to :class:`~.simulated.Simulated` and :class:`~xiotlab.Thing`::
 
         door = DoorSensor(owner="alice", lab=lab, openings_per_hour=0).start()
         events = alice.subscribe("door", "open")
@@ -81,17 +80,19 @@ class DoorSensor(Thing):
         events.get(timeout=5).value                 # True: the door opened
     """
 
-    def __init__(self, jid: str = "door", *, openings_per_hour: float = 6.0, open_seconds: float = 20.0,
-                 interval: float = 1.0, speed: float = 1.0, seed: int | None = None, **options) -> None:
+    def __init__(
+        self,
+        jid: str = "door",
+        *,
+        openings_per_hour: float = 6.0,
+        open_seconds: float = 20.0,
+        seed: int | None = None,
+        **options,
+    ) -> None:
         super().__init__(jid, **options)
         self.door = Door(openings_per_hour, open_seconds, seed=seed)
-        self.interval = interval
-        self.speed = speed
-        self._lock = threading.Lock()  # the timer's thread and a notebook cell may both move the door
-
         self.sensor("open", type=bool)(lambda: self.door.is_open)
         self.sensor("openings", type=int)(lambda: self.door.openings)
-        self.every(interval)(self._tick)
 
     def open_now(self) -> bool:
         """Open the door by hand, as someone walking in would; False if it was open already."""
@@ -104,9 +105,6 @@ class DoorSensor(Thing):
     def step(self, seconds: float) -> bool:
         """Let ``seconds`` of simulated time pass; True if the door opened or closed meanwhile."""
         return self._change(lambda: self.door.step(seconds))
-
-    def _tick(self) -> None:
-        self.step(self.interval * self.speed)
 
     def _change(self, change: Callable[[], bool]) -> bool:
         """Apply ``change`` to the door and report the door's state if it changed."""

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 
-from ..roles import Thing
+from .simulated import Simulated
 
 JOULES_PER_KWH = 3_600_000.0
 
@@ -50,8 +49,7 @@ class Household:
     1.35
     """
 
-    def __init__(self, base: float = 150.0, noise: float = 0.1, *, hour: float = 0.0,
-                 seed: int | None = None) -> None:
+    def __init__(self, base: float = 150.0, noise: float = 0.1, *, hour: float = 0.0, seed: int | None = None) -> None:
         self.base, self.noise = base, noise
         self.clock = hour * 3600  # simulated seconds since the first midnight
         self._random = random.Random(seed)
@@ -79,35 +77,37 @@ class Household:
         return max(0.0, self._random.gauss(mean, self.noise * mean))  # a meter never runs backwards
 
 
-class EnergyMeter(Thing):
+class EnergyMeter(Simulated):
     """An electricity meter: power now, energy so far, and the peak its owner can reset.
 
     ``base``, ``noise``, ``hour`` (of the day to start at) and ``seed`` are those
     of :class:`Household`. Every ``interval`` real seconds ``interval * speed``
     simulated seconds pass; ``meter.step(3600)`` lets an hour pass by hand.
-    Any other keyword (``owner=``, ``lab=``, ...) goes to :class:`~xiotlab.Thing`::
+    ``interval``, ``speed`` and any other keyword (``owner=``, ``lab=``, ...) go
+    to :class:`~.simulated.Simulated` and :class:`~xiotlab.Thing`::
 
         meter = EnergyMeter(owner="alice", lab=lab, speed=3600).start()     # an hour a second
         alice.read("energy-meter")                  # energy, power, peak_power
         alice.set("energy-meter", reset_peak=True)  # peak_power starts again from power
     """
 
-    def __init__(self, jid: str = "energy-meter", *, base: float = 150.0, noise: float = 0.1, hour: float = 0.0,
-                 interval: float = 1.0, speed: float = 1.0, seed: int | None = None, **options) -> None:
+    def __init__(
+        self,
+        jid: str = "energy-meter",
+        *,
+        base: float = 150.0,
+        noise: float = 0.1,
+        hour: float = 0.0,
+        seed: int | None = None,
+        **options,
+    ) -> None:
         super().__init__(jid, **options)
         self.household = Household(base, noise, hour=hour, seed=seed)
-        self.interval = interval
-        self.speed = speed
-        # The timer and the reset handler run on threads of their own: without the lock, a reset
-        # could land between a tick's new peak and its report, and subscribers would see it undone.
-        self._lock = threading.Lock()
-
         self.sensor("energy", unit="kWh", decimals=3)(lambda: self.household.energy)
         self.sensor("power", unit="W", decimals=0)(lambda: self.household.power)
         self.sensor("peak_power", unit="W", decimals=0, category="peak")(lambda: self.household.peak)
         # A button rather than a setting: each time the owner sets it true, the peak starts anew.
         self.control("reset_peak", type=bool, value=False)(self._reset_peak)
-        self.every(interval)(self._tick)
 
     def step(self, seconds: float) -> None:
         """Let ``seconds`` of simulated time pass and report the new readings."""
@@ -116,11 +116,10 @@ class EnergyMeter(Thing):
             home.step(seconds)
             self.report(energy=home.energy, power=home.power, peak_power=home.peak)
 
-    def _tick(self) -> None:
-        self.step(self.interval * self.speed)
-
     def _reset_peak(self, reset: bool) -> None:
         if reset:
+            # The reset handler runs on a thread of its own: without the lock, a reset could land
+            # between a tick's new peak and its report, and subscribers would see it undone.
             with self._lock:
                 self.household.reset_peak()
                 self.report(peak_power=self.household.peak)

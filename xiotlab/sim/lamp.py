@@ -50,8 +50,9 @@ class Lamp(Thing):
         alice.read("lamp")["power"].value           # 3.6 (W): 40 % of 9 W
     """
 
-    def __init__(self, jid: str = "lamp", *, watts: float = 9.0, on: bool = False, brightness: int = 100,
-                 **options) -> None:
+    def __init__(
+        self, jid: str = "lamp", *, watts: float = 9.0, on: bool = False, brightness: int = 100, **options
+    ) -> None:
         super().__init__(jid, **options)
         self.bulb = Bulb(on, brightness, watts)
 

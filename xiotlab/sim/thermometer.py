@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 
-from ..roles import Thing
+from .simulated import Simulated
 
 DAY = 86_400.0
 """Seconds in a day: the default period of the cycle."""
@@ -41,8 +40,17 @@ class DailyCycle:
     24
     """
 
-    def __init__(self, mean: float = 21.0, swing: float = 3.0, noise: float = 0.2, period: float = DAY, *,
-                 humidity: float = 45.0, hour: float = 0.0, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        mean: float = 21.0,
+        swing: float = 3.0,
+        noise: float = 0.2,
+        period: float = DAY,
+        *,
+        humidity: float = 45.0,
+        hour: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
         self.mean, self.swing, self.noise, self.period = mean, swing, noise, period
         self.mean_humidity = humidity
         self.clock = hour / 24 * period  # simulated seconds since the first midnight
@@ -67,35 +75,40 @@ class DailyCycle:
         self.humidity = min(100.0, max(0.0, humidity))
 
 
-class Thermometer(Thing):
+class Thermometer(Simulated):
     """A thermometer in a room whose temperature follows a daily cycle.
 
-    Every ``interval`` real seconds it moves its room on by ``interval * speed``
-    simulated seconds and reports the new values, so ``speed=1440`` lets a
-    whole day pass in a minute of class; ``thermometer.step(3600)`` jumps an
-    hour ahead by hand. ``mean``, ``swing``, ``noise``, ``period``,
-    ``humidity``, ``hour`` (of the day to start at) and ``seed`` shape the
-    climate (see :class:`DailyCycle`). Any other keyword (``owner=``,
-    ``lab=``, ``status=``, ...) goes to :class:`~xiotlab.Thing`::
+    ``mean``, ``swing``, ``noise``, ``period``, ``humidity``, ``hour`` (of the
+    day to start at) and ``seed`` shape the climate (see :class:`DailyCycle`).
+    Every ``interval`` real seconds the room moves on by ``interval * speed``
+    simulated seconds and the thermometer reports the new values, so
+    ``speed=1440`` lets a whole day pass in a minute of class;
+    ``thermometer.step(3600)`` jumps an hour ahead by hand. ``interval``,
+    ``speed`` and any other keyword (``owner=``, ``lab=``, ``status=``, ...) go
+    to :class:`~.simulated.Simulated` and :class:`~xiotlab.Thing`::
 
         thermometer = Thermometer(owner="alice", lab=lab, speed=1440).start()  # a day a minute
         alice.read("thermometer")["temperature"]    # e.g. 20.3 °C
     """
 
-    def __init__(self, jid: str = "thermometer", *, mean: float = 21.0, swing: float = 3.0, noise: float = 0.2,
-                 period: float = DAY, humidity: float = 45.0, hour: float = 0.0, interval: float = 1.0,
-                 speed: float = 1.0, seed: int | None = None, **options) -> None:
+    def __init__(
+        self,
+        jid: str = "thermometer",
+        *,
+        mean: float = 21.0,
+        swing: float = 3.0,
+        noise: float = 0.2,
+        period: float = DAY,
+        humidity: float = 45.0,
+        hour: float = 0.0,
+        seed: int | None = None,
+        **options,
+    ) -> None:
         super().__init__(jid, **options)
         self.climate = DailyCycle(mean, swing, noise, period, humidity=humidity, hour=hour, seed=seed)
-        self.interval = interval
-        self.speed = speed  # simulated seconds per real second; change it while the thermometer runs
-        self._lock = threading.Lock()  # the timer's thread and a notebook cell may both call step()
-
-        # A readout asks these functions for the current value...
+        # A readout asks these functions for the current value; step(), at every tick, reports to subscribers.
         self.sensor("temperature", unit="°C", decimals=1)(lambda: self.climate.temperature)
         self.sensor("humidity", unit="%", decimals=0)(lambda: self.climate.humidity)
-        # ...and a timer moves the room on, which reports to subscribers.
-        self.every(interval)(self._tick)
 
     def step(self, seconds: float) -> None:
         """Let ``seconds`` of simulated time pass and report the new values."""
@@ -103,6 +116,3 @@ class Thermometer(Thing):
             self.climate.step(seconds)
             # Reporting inside the lock keeps the reports in the order the values were measured.
             self.report(temperature=self.climate.temperature, humidity=self.climate.humidity)
-
-    def _tick(self) -> None:
-        self.step(self.interval * self.speed)

@@ -19,9 +19,8 @@ from __future__ import annotations
 import enum
 import math
 import random
-import threading
 
-from ..roles import Thing
+from .simulated import Simulated
 
 MIN_SETPOINT, MAX_SETPOINT = 5.0, 30.0  # °C: frost protection up to a hot summer's day
 ECO_SETBACK = 3.0
@@ -58,9 +57,20 @@ class HeatedRoom:
     True
     """
 
-    def __init__(self, temperature: float = 18.0, outside: float = 5.0, setpoint: float = 21.0,
-                 mode: Mode = Mode.HEAT, *, band: float = 0.5, heater: float = 3000.0, loss: float = 100.0,
-                 capacity: float = 1.0e6, noise: float = 0.05, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        temperature: float = 18.0,
+        outside: float = 5.0,
+        setpoint: float = 21.0,
+        mode: Mode = Mode.HEAT,
+        *,
+        band: float = 0.5,
+        heater: float = 3000.0,
+        loss: float = 100.0,
+        capacity: float = 1.0e6,
+        noise: float = 0.05,
+        seed: int | None = None,
+    ) -> None:
         self.temperature = temperature  # °C, the room's true temperature
         self.measured = temperature  # °C, what the thermostat's sensor last read
         self.outside = outside
@@ -101,7 +111,7 @@ class HeatedRoom:
         self.temperature = balance + (self.temperature - balance) * relaxation
 
 
-class Thermostat(Thing):
+class Thermostat(Simulated):
     """A thermostat heating a simulated room; its owner sets the ``setpoint`` and the ``mode``.
 
     Every ``interval`` real seconds the control loop turns once over
@@ -109,43 +119,45 @@ class Thermostat(Thing):
     (a minute a second) shows it warming up within a lesson, and
     ``thermostat.step(600)`` lets ten minutes pass by hand. ``temperature`` is
     where the room starts, ``outside`` the temperature it loses heat to;
-    ``band``, ``noise`` and ``seed`` are those of :class:`HeatedRoom`. Any other
-    keyword (``owner=``, ``lab=``, ...) goes to :class:`~xiotlab.Thing`::
+    ``band``, ``noise`` and ``seed`` are those of :class:`HeatedRoom`.
+    ``interval``, ``speed`` and any other keyword (``owner=``, ``lab=``, ...) go
+    to :class:`~.simulated.Simulated` and :class:`~xiotlab.Thing`::
 
         thermostat = Thermostat(owner="alice", lab=lab, speed=60).start()   # a minute a second
         alice.set("thermostat", setpoint=22.5, mode=Mode.ECO)               # aims for 19.5 °C
         alice.subscribe("thermostat", "heating")    # the heater going on and off
     """
 
-    def __init__(self, jid: str = "thermostat", *, setpoint: float = 21.0, mode: Mode = Mode.HEAT,
-                 temperature: float = 18.0, outside: float = 5.0, band: float = 0.5, noise: float = 0.05,
-                 interval: float = 1.0, speed: float = 1.0, seed: int | None = None, **options) -> None:
+    def __init__(
+        self,
+        jid: str = "thermostat",
+        *,
+        setpoint: float = 21.0,
+        mode: Mode = Mode.HEAT,
+        temperature: float = 18.0,
+        outside: float = 5.0,
+        band: float = 0.5,
+        noise: float = 0.05,
+        seed: int | None = None,
+        **options,
+    ) -> None:
         super().__init__(jid, **options)
         self.room = HeatedRoom(temperature, outside, setpoint, mode, band=band, noise=noise, seed=seed)
-        self.interval = interval
-        self.speed = speed
-        # The timer, the control handlers and a notebook cell each run on threads of their own:
-        # whatever changes the room holds this lock, so they take turns.
-        self._lock = threading.Lock()
-
         self.sensor("temperature", unit="°C", decimals=1)(lambda: self.room.measured)
         self.sensor("setpoint", unit="°C", decimals=1)(lambda: self.room.setpoint)
         self.sensor("heating", type=bool)(lambda: self.room.heating)
         self.sensor("mode")(lambda: self.room.mode)
         # The range check happens before the handler runs: 99 °C never reaches it.
-        self.control("setpoint", type=float, min=MIN_SETPOINT, max=MAX_SETPOINT, step=0.5,
-                     value=setpoint)(self._change_setpoint)
+        self.control("setpoint", type=float, min=MIN_SETPOINT, max=MAX_SETPOINT, step=0.5, value=setpoint)(
+            self._change_setpoint
+        )
         self.control("mode", type=Mode, value=mode)(self._change_mode)
-        self.every(interval)(self._tick)
 
     def step(self, seconds: float) -> None:
         """Turn the control loop once over ``seconds`` of simulated time and report what it measured."""
         with self._lock:
             self.room.step(seconds)
             self.report(temperature=self.room.measured, heating=self.room.heating)
-
-    def _tick(self) -> None:
-        self.step(self.interval * self.speed)
 
     # The loop heeds a new setpoint or mode at its next turn; the report tells subscribers now.
 

@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets
 
 from ...errors import ParameterError, XiotlabError
-from ...protocol import control
-from ...protocol.control import ControlForm, ControlParameter, ParameterType
+from ...protocol import parameters
+from ...protocol.parameters import ControlForm, ControlParameter, ParameterType
 from ...protocol.values import LOCAL
 from .live import DEFAULT_RATE, Redraws, error_area, guarded, submit
 
@@ -52,14 +52,13 @@ __all__ = ["ControlPanel", "ParameterRow"]
 
 SENDING, SET, FAILED = "⏳", "✓", "✗"
 
-# Owner.aset's own keyword arguments: a parameter of either name cannot go through it.
-_RESERVED = ("jid", "timeout")
-
 T = ParameterType
 # Types typed as text, in their wire (ISO 8601) form; the placeholder shows the shape.
 _PLACEHOLDERS = {
-    T.TIME: "hh:mm:ss", T.DATETIME: "YYYY-MM-DDThh:mm:ss (local time unless a zone is given)",
-    T.DURATION: "PnYnMnDTnHnMnS, e.g. PT1H30M", T.COLOR: "RRGGBB or RRGGBBAA",
+    T.TIME: "hh:mm:ss",
+    T.DATETIME: "YYYY-MM-DDThh:mm:ss (local time unless a zone is given)",
+    T.DURATION: "PnYnMnDTnHnMnS, e.g. PT1H30M",
+    T.COLOR: "RRGGBB or RRGGBBAA",
 }
 _RED = "#c62828"
 _KEEP = object()  # "leave the input as it is"
@@ -92,17 +91,20 @@ class ParameterRow:
     def __init__(self, parameter: ControlParameter, value: Any) -> None:
         self.parameter = parameter
         self.input = _input_for(parameter, value)
-        self.label = ipywidgets.Label(parameter.label or parameter.name, tooltip=parameter.description or None,
-                                      layout=ipywidgets.Layout(width="12em"))
+        self.label = ipywidgets.Label(
+            parameter.label or parameter.name,
+            tooltip=parameter.description or None,
+            layout=ipywidgets.Layout(width="12em"),
+        )
         self.status = ipywidgets.Label("", layout=ipywidgets.Layout(width="2em"))
         self.error = ipywidgets.Label("", style={"text_color": _RED})
         self.box = ipywidgets.HBox([self.label, self.input, self.status, self.error])
-        self.state = ""       # the status to show: "", SENDING, SET or FAILED
-        self.why = ""         # why the last value was refused
-        self.show = _KEEP     # a value to put into the input at the next draw
-        self.sent = 0         # number of the latest send: only its answer changes what shows
-        self.settled = 0      # number of the latest send the thing accepted
-        self.pending = 0      # sends still waiting for an answer
+        self.state = ""  # the status to show: "", SENDING, SET or FAILED
+        self.why = ""  # why the last value was refused
+        self.show = _KEEP  # a value to put into the input at the next draw
+        self.sent = 0  # number of the latest send: only its answer changes what shows
+        self.settled = 0  # number of the latest send the thing accepted
+        self.pending = 0  # sends still waiting for an answer
 
     @property
     def name(self) -> str:
@@ -129,7 +131,7 @@ class ControlPanel(ipywidgets.VBox):
     """A thing's controls as widgets: change a value and it is set; the thing's answer shows beside it.
 
     ``owner`` controls thing ``jid`` (a friend; a bare name means one on the
-    owner's domain). ``form`` is the :class:`~xiotlab.protocol.control.ControlForm`
+    owner's domain). ``form`` is the :class:`~xiotlab.protocol.parameters.ControlForm`
     to build from; without it the panel reads it with ``owner.control_form(jid)``,
     blocking. ``rate``: the most redraws a second.
 
@@ -145,8 +147,7 @@ class ControlPanel(ipywidgets.VBox):
     >>> panel.rows["brightness"].input.value = 30.0    # what moving the slider does
     """
 
-    def __init__(self, owner: Owner, jid: str, *, form: ControlForm | None = None,
-                 rate: float = DEFAULT_RATE) -> None:
+    def __init__(self, owner: Owner, jid: str, *, form: ControlForm | None = None, rate: float = DEFAULT_RATE) -> None:
         # Read before the widget exists: a refusal then leaves nothing half made.
         form = owner.control_form(jid) if form is None else form
         super().__init__()
@@ -168,8 +169,9 @@ class ControlPanel(ipywidgets.VBox):
 
     def _make_header(self) -> ipywidgets.HBox:
         self._title = ipywidgets.Label("", style={"font_weight": "bold"}, layout=ipywidgets.Layout(width="26em"))
-        self._refresh_button = ipywidgets.Button(description="Refresh", icon="refresh",
-                                                 tooltip="Read the thing's parameters and values again")
+        self._refresh_button = ipywidgets.Button(
+            description="Refresh", icon="refresh", tooltip="Read the thing's parameters and values again"
+        )
         self._refresh_button.on_click(guarded(self.errors, lambda _: self.refresh()))
         return ipywidgets.HBox([self._title, self._refresh_button])
 
@@ -215,8 +217,14 @@ class ControlPanel(ipywidgets.VBox):
             with self._lock:
                 for row in self._rows.values():
                     row.close()
-            for widget in (self._title, self._refresh_button, self._header, self._table, self._message_line,
-                           self.errors):
+            for widget in (
+                self._title,
+                self._refresh_button,
+                self._header,
+                self._table,
+                self._message_line,
+                self.errors,
+            ):
                 widget.close()
         super().close()
 
@@ -226,8 +234,11 @@ class ControlPanel(ipywidgets.VBox):
             sending = sum(row.pending for row in self._rows.values())
             message = self._message
         state = "closed" if self._redraws.closed else f"{sending} sending" if sending else "idle"
-        return f"<ControlPanel {self.jid} ({state}): {values or 'no parameters'}" + (
-            f"; {message}" if message else "") + ">"
+        return (
+            f"<ControlPanel {self.jid} ({state}): {values or 'no parameters'}"
+            + (f"; {message}" if message else "")
+            + ">"
+        )
 
     # --- a person changed an input (any thread) ------------------------------
 
@@ -262,10 +273,7 @@ class ControlPanel(ipywidgets.VBox):
     async def _asend(self, row: ParameterRow, number: int, value: Any) -> None:
         """Set one parameter on the thing and record its answer."""
         try:
-            if row.name in _RESERVED:
-                raise ParameterError(row.name, f"Owner.set cannot send a parameter called {row.name!r}",
-                                     hint="its name is one of Owner.set's own keyword arguments")
-            await self.owner.aset(self.jid, **{row.name: value})
+            await self.owner.aset(self.jid, {row.name: value})
         except BaseException as error:
             self._answered(row, number, value, error)
             if not isinstance(error, XiotlabError):
@@ -292,7 +300,7 @@ class ControlPanel(ipywidgets.VBox):
     def _show_refusal(self, row: ParameterRow, number: int, value: Any, error: BaseException) -> None:
         """Next to the parameter the thing named, or in the message line (lock held)."""
         named = self._rows.get(error.parameter) if isinstance(error, ParameterError) else None
-        if named is None:
+        if named is None or not isinstance(error, ParameterError):
             self._message = f"{FAILED} {row.name} = {value!r}: {error}"
         elif named is not row or number == row.sent:  # a stale refusal would hide the newer send
             named.why = _why(error)
@@ -333,7 +341,8 @@ class ControlPanel(ipywidgets.VBox):
         old = list(self._rows.values())
         self._rows = {p.name: self._row(p) for p in self._form.parameters}
         self._table.children = [row.box for row in self._rows.values()] or [
-            ipywidgets.Label("This thing declares no control parameters.")]
+            ipywidgets.Label("This thing declares no control parameters.")
+        ]
         for row in old:
             row.close()
         self._title.value = self._form.title or self.jid
@@ -374,8 +383,9 @@ def _number_input(p: ControlParameter, common: dict) -> ipywidgets.ValueWidget:
     if integral:
         return ipywidgets.IntSlider(min=p.min, max=p.max, step=p.step or 1, continuous_update=False, **common)
     step = p.step or _default_step(p.max - p.min)
-    return ipywidgets.FloatSlider(min=p.min, max=p.max, step=step, continuous_update=False,
-                                  readout_format=f".{_decimals(step)}f", **common)
+    return ipywidgets.FloatSlider(
+        min=p.min, max=p.max, step=step, continuous_update=False, readout_format=f".{_decimals(step)}f", **common
+    )
 
 
 def _default_step(span: float) -> float:
@@ -396,7 +406,7 @@ def _to_input(p: ControlParameter, value: Any) -> Any:
     if p.options:
         return value if value in [o.value for o in p.options] else None
     if p.type in _PLACEHOLDERS:
-        return "" if value is None else control.to_lexical(p.type, value)
+        return "" if value is None else parameters.to_lexical(p.type, value)
     if value is not None or p.type is T.DATE:
         return value
     if p.type.numeric:
@@ -413,7 +423,7 @@ def _from_input(p: ControlParameter, shown: Any) -> Any:
         return shown  # a Dropdown's values are the options, typed
     if p.type in _PLACEHOLDERS:
         # People type local times; a value with a zone keeps it.
-        return control.from_lexical(p.type, shown.strip(), naive_tz=LOCAL)
+        return parameters.from_lexical(p.type, shown.strip(), naive_tz=LOCAL)
     if p.type is T.DOUBLE:
         return _on_grid(p, float(shown))
     if p.type in (T.INT, T.LONG):
@@ -443,5 +453,4 @@ def _shape(form: ControlForm) -> tuple[ControlParameter, ...]:
 
 def _why(error: ParameterError) -> str:
     """The refusal's text and hint, without the parameter's name (the row already shows it)."""
-    # ParameterError keeps its hint only in the message: "control parameter 'x': text; hint".
-    return str(error).removeprefix(f"control parameter {error.parameter!r}: ")
+    return f"{error.text}; {error.hint}" if error.hint else error.text

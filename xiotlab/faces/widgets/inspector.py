@@ -107,18 +107,21 @@ class Inspector(ipywidgets.VBox):
         self.peer = ipywidgets.Dropdown(options=[("all peers", ALL)], value=ALL, description="peer")
         self.namespace = ipywidgets.Dropdown(options=[("all namespaces", ALL)], value=ALL, description="namespace")
         self.direction = ipywidgets.ToggleButtons(options=DIRECTIONS, value=ALL)
-        self.pause = ipywidgets.ToggleButton(description="Pause", icon="pause",
-                                             tooltip="Freeze the view to read it; the trace goes on")
-        self.clear = ipywidgets.Button(description="Clear", icon="eraser",
-                                       tooltip="Empty this view; the trace itself keeps every stanza")
+        self.pause = ipywidgets.ToggleButton(
+            description="Pause", icon="pause", tooltip="Freeze the view to read it; the trace goes on"
+        )
+        self.clear = ipywidgets.Button(
+            description="Clear", icon="eraser", tooltip="Empty this view; the trace itself keeps every stanza"
+        )
         redraw = guarded(self.errors, lambda _: self._redraws.request())
         for control in (self.peer, self.namespace, self.direction):
             control.observe(redraw, names="value")
         self.pause.observe(guarded(self.errors, self._on_pause), names="value")
         self.clear.on_click(guarded(self.errors, self._on_clear))
 
-    def filter(self, *, peer: str | None = None, namespace: str | None = None,
-               direction: str | None = None) -> Inspector:
+    def filter(
+        self, *, peer: str | None = None, namespace: str | None = None, direction: str | None = None
+    ) -> Inspector:
         """Narrow the view from code, as the controls do; returns the inspector.
 
         ``peer``: a JID (its resources count as the same peer) or ``"(server)"``;
@@ -160,7 +163,7 @@ class Inspector(ipywidgets.VBox):
         if self._mark is not None:
             for index in range(len(entries) - 1, -1, -1):
                 if entries[index] is self._mark:
-                    return entries[index + 1:]
+                    return entries[index + 1 :]
         return entries  # no mark, or it left the bounded trace: everything is newer
 
     def _render(self) -> None:
@@ -168,7 +171,8 @@ class Inspector(ipywidgets.VBox):
         self._offer(self.peer, "all peers", {peer_of(e) for e in entries})
         self._offer(self.namespace, "all namespaces", {ns for e in entries for ns in e.namespaces})
         matches = _matcher(self.peer.value, self.namespace.value, self.direction.value)
-        shown, total = [], 0
+        shown: list[TraceEntry] = []
+        total = 0
         for entry in reversed(entries):
             if matches(entry):
                 total += 1
@@ -212,9 +216,18 @@ class Inspector(ipywidgets.VBox):
 
     def __repr__(self) -> str:
         source = f"{self._label}'s trace" if self._label else repr(self.trace)
-        filters = ", ".join(f"{name}={value}" for name, value in
-                            (("peer", self.peer.value), ("namespace", self.namespace.value),
-                             ("direction", self.direction.value)) if value) or "no filter"
+        filters = (
+            ", ".join(
+                f"{name}={value}"
+                for name, value in (
+                    ("peer", self.peer.value),
+                    ("namespace", self.namespace.value),
+                    ("direction", self.direction.value),
+                )
+                if value
+            )
+            or "no filter"
+        )
         state = "paused" if self._frozen is not None else "live"
         return f"<Inspector of {source}: {self._summary()}; {filters}; {state}>"
 
@@ -234,9 +247,11 @@ def _choose(dropdown: ipywidgets.Dropdown, value: str) -> None:
 def _matcher(peer: str, namespace: str, direction: str) -> Callable[[TraceEntry], bool]:
     # Filters read only what an entry knows without serializing it.
     def matches(entry: TraceEntry) -> bool:
-        return ((not peer or peer_of(entry) == peer)
-                and (not namespace or namespace in entry.namespaces)
-                and (not direction or entry.direction == direction))
+        return (
+            (not peer or peer_of(entry) == peer)
+            and (not namespace or namespace in entry.namespaces)
+            and (not direction or entry.direction == direction)
+        )
 
     return matches
 
@@ -257,11 +272,14 @@ def entry_html(entry: TraceEntry) -> str:
     arrow = "→" if entry.direction == "out" else "←"
     time = entry.time.astimezone()  # the learner's clock, not UTC
     carries = f" · {', '.join(entry.namespaces)}" if entry.namespaces else ""
-    header = (f"<span class={entry.direction}>{arrow}</span> "
-              f"<code>{time:%H:%M:%S}.{time.microsecond // 1000:03d}</code> "
-              f"<b>{html.escape(entry.peer or SERVER)}</b> &lt;{html.escape(entry.tag)}&gt;{html.escape(carries)}")
-    return (f"<div class='xiotlab-stanza' data-direction='{entry.direction}'>"
-            f"<div>{header}</div>{xml_html(entry.xml)}</div>")
+    header = (
+        f"<span class={entry.direction}>{arrow}</span> "
+        f"<code>{time:%H:%M:%S}.{time.microsecond // 1000:03d}</code> "
+        f"<b>{html.escape(entry.peer or SERVER)}</b> &lt;{html.escape(entry.tag)}&gt;{html.escape(carries)}"
+    )
+    return (
+        f"<div class='xiotlab-stanza' data-direction='{entry.direction}'><div>{header}</div>{xml_html(entry.xml)}</div>"
+    )
 
 
 def xml_html(text: str) -> str:
@@ -276,7 +294,7 @@ def highlight_xml(text: str) -> str:
     """
     out, position = [], 0
     for tag in _TAG.finditer(text):
-        out += [_escape(text[position:tag.start()]), _tag_html(tag.group())]
+        out += [_escape(text[position : tag.start()]), _tag_html(tag.group())]
         position = tag.end()
     out.append(_escape(text[position:]))
     return "".join(out)
@@ -292,8 +310,10 @@ def _tag_html(tag: str) -> str:
     out, position = [f"<span class=t>{_escape(opening + name)}</span>"], 0
     for attribute in _ATTRIBUTE.finditer(attributes):
         space, key, equals, value = attribute.groups()
-        out += [_escape(attributes[position:attribute.start()] + space),
-                f"<span class=a>{_escape(key)}</span>{_escape(equals)}<span class=v>{_escape(value)}</span>"]
+        out += [
+            _escape(attributes[position : attribute.start()] + space),
+            f"<span class=a>{_escape(key)}</span>{_escape(equals)}<span class=v>{_escape(value)}</span>",
+        ]
         position = attribute.end()
     out += [_escape(attributes[position:]), f"<span class=t>{_escape(closing)}</span>"]
     return "".join(out)
@@ -308,7 +328,7 @@ def pretty_xml(text: str) -> str:
     """``text`` indented two spaces a level, prefixes kept as written; unchanged if it does not parse."""
     try:
         root = xml.dom.minidom.parseString(text).documentElement
-        pretty = root.toprettyxml(indent="  ")
+        pretty = root.toprettyxml(indent="  ") if root is not None else text
     except Exception:  # the inspector shows anything, even what it cannot parse
         return text
     # Whitespace between elements in the original would become blank lines.

@@ -35,8 +35,9 @@ class Redraws:
     (time spent rendering) are kept for the benchmarks.
     """
 
-    def __init__(self, render: Callable[[], Any], *, rate: float = DEFAULT_RATE,
-                 errors: ipywidgets.Output | None = None) -> None:
+    def __init__(
+        self, render: Callable[[], Any], *, rate: float = DEFAULT_RATE, errors: ipywidgets.Output | None = None
+    ) -> None:
         if not rate > 0:
             raise ValueError(f"rate={rate!r}: give the most redraws per second, a positive number")
         self._render = render
@@ -75,6 +76,17 @@ class Redraws:
     def now(self) -> None:
         """Draw at once in this thread (the first draw; tests and benchmarks)."""
         self._draw()
+
+    # --- the UI thread's side ---
+
+    def dequeued(self) -> None:
+        """The UI thread took this off its queue (holding ``_ui.lock``): the next request queues again."""
+        self._queued = False
+
+    def draw_unless_stopped(self) -> None:
+        """The UI thread's turn: draw, unless closed or paused since the request."""
+        if not (self.closed or self.paused):
+            self._draw()
 
     def _draw(self) -> None:
         with self._drawing:
@@ -117,10 +129,9 @@ class _UIThread:
                 while not self._queue or self._queue[0][0] > time.monotonic():
                     self._wake.wait(self._queue[0][0] - time.monotonic() if self._queue else None)
                 _, _, redraws = heapq.heappop(self._queue)
-                # Cleared before drawing: a request that arrives during the draw queues the next one.
-                redraws._queued = False
-            if not (redraws.closed or redraws.paused):
-                redraws._draw()
+                # Before drawing: a request that arrives during the draw queues the next one.
+                redraws.dequeued()
+            redraws.draw_unless_stopped()
 
 
 _ui = _UIThread()

@@ -53,7 +53,7 @@ def parse_seconds(value: float | int | str | dt.timedelta, *, zero: bool = True)
         value = value.total_seconds()
     if isinstance(value, str) and (match := _WINDOW.match(value)) and match[2] not in ("points", "pts", "p"):
         value = float(match[1]) * _SECONDS[match[2]]
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and (value > 0 or zero and value == 0):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and (value > 0 or (zero and value == 0)):
         return float(value)
     return None
 
@@ -73,7 +73,7 @@ class Series:
 
     def extend(self, times: np.ndarray, values: np.ndarray) -> None:
         if len(times) > self.capacity:
-            times, values = times[-self.capacity:], values[-self.capacity:]
+            times, values = times[-self.capacity :], values[-self.capacity :]
         self._write(times, values)
 
     def _write(self, times: np.ndarray, values: np.ndarray) -> None:
@@ -81,20 +81,20 @@ class Series:
         at = self._end % cap
         first = min(n, cap - at)
         for offset in (0, cap):
-            self._t[at + offset:at + offset + first] = times[:first]
-            self._y[at + offset:at + offset + first] = values[:first]
+            self._t[at + offset : at + offset + first] = times[:first]
+            self._y[at + offset : at + offset + first] = values[:first]
         if first < n:  # wrapped: the rest goes to the start of both halves
             rest = n - first
             for offset in (0, cap):
-                self._t[offset:offset + rest] = times[first:]
-                self._y[offset:offset + rest] = values[first:]
+                self._t[offset : offset + rest] = times[first:]
+                self._y[offset : offset + rest] = values[first:]
         self._end += n
 
     def window(self, since: float | None) -> tuple[np.ndarray, np.ndarray]:
         """The kept values stamped at or after ``since`` (all kept values for None), oldest first."""
         n = min(self._end, self.capacity)
         stop = self._end % self.capacity + self.capacity if self._end >= self.capacity else self._end
-        t, y = self._t[stop - n:stop], self._y[stop - n:stop]
+        t, y = self._t[stop - n : stop], self._y[stop - n : stop]
         if since is not None:
             first = int(np.searchsorted(t, since))
             t, y = t[first:], y[first:]
@@ -125,9 +125,16 @@ class LivePlot(ipywidgets.VBox):
     >>> plot.pause(); plot.resume()
     """
 
-    def __init__(self, stream: Stream | None = None, fields: str | Iterable[str] | None = None, *,
-                 window: float | str | dt.timedelta = DEFAULT_WINDOW, max_points: int = DEFAULT_MAX_POINTS,
-                 rate: float = DEFAULT_RATE, title: str | None = None) -> None:
+    def __init__(
+        self,
+        stream: Stream | None = None,
+        fields: str | Iterable[str] | None = None,
+        *,
+        window: float | str | dt.timedelta = DEFAULT_WINDOW,
+        max_points: int = DEFAULT_MAX_POINTS,
+        rate: float = DEFAULT_RATE,
+        title: str | None = None,
+    ) -> None:
         self.seconds, points = parse_window(window)
         if max_points < 2:
             raise ValueError(f"max_points={max_points}: keep at least 2 points per field")
@@ -142,7 +149,9 @@ class LivePlot(ipywidgets.VBox):
         self._traces_drawn = 0
         self._status = ipywidgets.HTML()
         self._status_at = 0.0
-        self._pause = ipywidgets.ToggleButton(description="Pause", icon="pause", tooltip="Stop redrawing; values keep coming")
+        self._pause = ipywidgets.ToggleButton(
+            description="Pause", icon="pause", tooltip="Stop redrawing; values keep coming"
+        )
         self._pause.observe(guarded(self.errors, self._on_pause), "value")
         self.redraws = Redraws(self._render, rate=rate, errors=self.errors)
         self._feed = guarded(self.errors, self._on_batch)
@@ -175,7 +184,7 @@ class LivePlot(ipywidgets.VBox):
 
     def _add(self, name: str, fields: list[Field]) -> None:
         values = [_number(f.value) for f in fields]
-        kept = [(f, v) for f, v in zip(fields, values) if v is not None]
+        kept = [(f, v) for f, v in zip(fields, values, strict=True) if v is not None]
         if not kept:
             return
         series = self.series.get(name)
@@ -190,7 +199,7 @@ class LivePlot(ipywidgets.VBox):
         since = time.time() - self.seconds if self.seconds else None
         with self._series_lock:  # copies: the ring buffers move on while plotly serializes
             series = [self.series[name] for name in self._names()]
-            windows = [tuple(a.copy() for a in s.window(since)) for s in series]
+            windows = [(t.copy(), y.copy()) for t, y in (s.window(since) for s in series)]
         if self.origin is None and any(len(t) for t, _ in windows):
             self._set_origin(min(t[0] for t, _ in windows if len(t)))
         windows = [(t - self.origin, y) for t, y in windows] if self.origin is not None else windows
@@ -198,7 +207,8 @@ class LivePlot(ipywidgets.VBox):
             self._add_traces(series, windows)  # traces added inside a batch_update lose their data
             return
         with self.figure.batch_update():
-            for trace, (x, y) in zip(self.figure.data, windows):
+            # strict=False: traces a user added to the figure after ours are left alone.
+            for trace, (x, y) in zip(self.figure.data, windows, strict=False):
                 trace.x, trace.y = x, y
         self._update_status()
 
@@ -215,7 +225,7 @@ class LivePlot(ipywidgets.VBox):
     def _add_traces(self, series: list[Series], windows: list[tuple[np.ndarray, np.ndarray]]) -> None:
         units = list(dict.fromkeys(s.unit or "" for s in series))
         self.figure.data = ()
-        for s, (x, y) in zip(series, windows):
+        for s, (x, y) in zip(series, windows, strict=True):
             second_axis = len(units) > 1 and (s.unit or "") == units[1]
             label = s.name if units.index(s.unit or "") < 2 else f"{s.name} ({s.unit})"
             self.figure.add_scatter(x=x, y=y, name=label, mode="lines", yaxis="y2" if second_axis else "y")
@@ -262,8 +272,9 @@ class LivePlot(ipywidgets.VBox):
         """Stop following the stream and close the widget (the stream stays open). Safe to call twice."""
         if getattr(self, "redraws", None) is not None:  # None when __init__ failed part way
             self.redraws.close()
-        if getattr(self, "stream", None) is not None:
-            self.stream.unobserve(self._feed)
+        stream = getattr(self, "stream", None)
+        if stream is not None:
+            stream.unobserve(self._feed)
         if getattr(self, "figure", None) is not None:
             self.figure.close()
         super().close()
@@ -274,8 +285,14 @@ class LivePlot(ipywidgets.VBox):
 
 
 def _layout(title: str | None) -> dict:
-    return dict(title=title, height=360, margin=dict(l=60, r=60, t=40 if title else 20, b=40),
-                xaxis=dict(title=None), legend=dict(orientation="h", y=1.1), uirevision="keep")
+    return dict(
+        title=title,
+        height=360,
+        margin=dict(l=60, r=60, t=40 if title else 20, b=40),
+        xaxis=dict(title=None),
+        legend=dict(orientation="h", y=1.1),
+        uirevision="keep",
+    )
 
 
 def _number(value) -> float | None:

@@ -98,7 +98,7 @@ class Roster(ipywidgets.VBox):
         self.table.value = self._table_html()
         if self._owner is not None and self._requests_changed:
             self._requests_changed = False  # cleared first: a change during the rebuild asks again
-            self._rebuild_requests()
+            self._rebuild_requests(self._owner)
 
     def _contacts(self) -> list[Contact]:
         roster = self.participant.roster
@@ -109,28 +109,30 @@ class Roster(ipywidgets.VBox):
         contacts = self._contacts()
         caption = f"Contacts of {html.escape(self.participant.jid)}"
         rows = "".join(_contact_row(c) for c in contacts) or (
-            "<tr><td colspan=4><i>No contacts yet: befriend someone.</i></td></tr>")
-        return (f"<table class='xiotlab-roster'><caption style='text-align:left'><b>{caption}</b></caption>"
-                f"{_HEADER}{rows}</table>")
+            "<tr><td colspan=4><i>No contacts yet: befriend someone.</i></td></tr>"
+        )
+        return (
+            f"<table class='xiotlab-roster'><caption style='text-align:left'><b>{caption}</b></caption>"
+            f"{_HEADER}{rows}</table>"
+        )
 
-    def _rebuild_requests(self) -> None:
-        pending = list(self._owner.requests)
+    def _rebuild_requests(self, owner: Any) -> None:
+        pending = list(owner.requests)
         for request in set(self._rows) - set(pending):
             _close_row(self._rows.pop(request))
         for request in pending:
             if request not in self._rows:
-                self._rows[request] = self._request_row(request)
+                self._rows[request] = self._request_row(owner, request)
         self.requests.children = [self._rows[r] for r in pending] or [self._no_requests]
 
-    def _request_row(self, request: FriendRequest) -> ipywidgets.HBox:
-        target = "you" if request.thing == self._owner.jid else request.thing
-        label = ipywidgets.HTML(
-            f"<b>{html.escape(request.requester)}</b> wants to befriend {html.escape(target)}")
+    def _request_row(self, owner: Any, request: FriendRequest) -> ipywidgets.HBox:
+        target = "you" if request.thing == owner.jid else request.thing
+        label = ipywidgets.HTML(f"<b>{html.escape(request.requester)}</b> wants to befriend {html.escape(target)}")
         approve = ipywidgets.Button(description="Approve", button_style="success", icon="check")
         reject = ipywidgets.Button(description="Reject", button_style="danger", icon="times")
         row = ipywidgets.HBox([label, approve, reject])
-        approve.on_click(guarded(self.errors, lambda _: self._answer(request, row, self._owner.aapprove)))
-        reject.on_click(guarded(self.errors, lambda _: self._answer(request, row, self._owner.areject)))
+        approve.on_click(guarded(self.errors, lambda _: self._answer(request, row, owner.aapprove)))
+        reject.on_click(guarded(self.errors, lambda _: self._answer(request, row, owner.areject)))
         return row
 
     # --- clicks (any thread) ------------------------------------------------
@@ -199,9 +201,11 @@ def _contact_row(contact: Contact) -> str:
     words, colour = PRESENCE.get(contact.presence, (contact.presence, "#9e9e9e"))
     dot = f"<span style='color:{colour};font-size:1.2em' title='{html.escape(words)}'>●</span>"
     jid = html.escape(contact.jid)
-    return (f"<tr data-jid='{jid}' data-presence='{html.escape(contact.presence)}'>"
-            f"<td>{dot} <span>{html.escape(words)}</span></td><td>{jid}</td>"
-            f"<td>{html.escape(contact.status)}</td><td>{html.escape(friendship(contact))}</td></tr>")
+    return (
+        f"<tr data-jid='{jid}' data-presence='{html.escape(contact.presence)}'>"
+        f"<td>{dot} <span>{html.escape(words)}</span></td><td>{jid}</td>"
+        f"<td>{html.escape(contact.status)}</td><td>{html.escape(friendship(contact))}</td></tr>"
+    )
 
 
 def _close_row(row: ipywidgets.HBox) -> None:

@@ -1,9 +1,18 @@
-"""Element plumbing shared by the sensor data, event and legacy modules (private).
+"""Element plumbing every dialect module reads and writes through.
 
-Reading: every parser goes through :func:`guard`, so that whatever a hostile
-or careless peer sends, the caller sees :class:`ProtocolError` and nothing
-else. Parsers walk only the levels they know and never recurse into unknown
-children, so deep nesting costs nothing.
+Reading: parsers are wrapped in :func:`guard`, so that whatever a hostile or
+careless peer sends, the caller sees a :class:`~xiotlab.errors.XiotlabError`
+(:class:`ProtocolError` for malformed data) and nothing else. The sensor data
+parsers walk only the levels they know and never recurse into unknown
+children, so deep nesting costs nothing; the control parsers, which refuse
+unknown children, first bound the whole tree (:func:`check_bounds`).
+
+Names: the dialects spell the same things differently. A node reference is
+``id``/``src``/``pt`` in the current dialect and ``nodeId``/``sourceId``/
+``cacheType`` in the legacy one (:data:`NODE_ATTRIBUTES`,
+:data:`LEGACY_NODE_ATTRIBUTES`), the tokens ``st``/``dt``/``ut`` or
+``serviceToken``/``deviceToken``/``userToken``; one reader and one writer of
+each take the names as a table.
 
 Speed: a live event stream parses and builds tens of thousands of fields a
 second, so the per-element helpers here avoid work on the success path.
@@ -11,6 +20,17 @@ Error messages (:func:`describe`, :func:`where`) are composed only when
 raising, children are matched by a dict lookup of their whole tag
 (:func:`tag_table`), and flag attributes are read and written through a
 :class:`FlagTable` instead of probing every attribute the flag type has.
+
+Limits
+------
+An attribute that names or identifies something (an id, a parameter name, a
+node's id, source and partition, an enumeration type) may be at most
+:data:`MAX_NAME_LENGTH` characters long, a token at most
+:data:`MAX_TOKEN_LENGTH`: answers echo them, and a hostile peer's
+200,000-character id would make the answer exceed the server's stanza limit.
+:func:`required` and :func:`optional` refuse longer ones when given a
+``limit``; :func:`read_node` and :func:`read_tokens` always apply these limits,
+for every dialect. Longer values raise :class:`ProtocolError`.
 """
 
 from __future__ import annotations
@@ -20,33 +40,47 @@ import decimal
 import enum
 import functools
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Iterator
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Concatenate, Generic, ParamSpec, TypeVar
 
-from ..errors import ProtocolError
-from .values import (
-    CATEGORY_ATTRIBUTES,
-    QOS_ATTRIBUTES,
-    UTC,
-    Category,
-    Field,
-    NodeRef,
-    QoS,
-    ReadoutError,
-    format_boolean,
-    parse_boolean,
-    parse_datetime,
-)
+from ..errors import ProtocolError, XiotlabError
+from .values import UTC, NodeRef, check_xml_text, format_boolean, parse_boolean, parse_datetime
 
-F = TypeVar("F", bound=Callable)
+P = ParamSpec("P")
 FlagT = TypeVar("FlagT", bound=enum.Flag)
 T = TypeVar("T")
 
 UNFORESEEN = (
-    ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError, RecursionError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RecursionError,
     decimal.InvalidOperation,
 )
 """What a parser may raise without foreseeing it; :func:`guard` turns these into ``ProtocolError``."""
+
+NODE_ATTRIBUTES = ("id", "src", "pt")
+"""Attributes of a node reference's id, source and partition in the current dialect."""
+
+LEGACY_NODE_ATTRIBUTES = ("nodeId", "sourceId", "cacheType")
+"""The same in the legacy dialect, whose ``cacheType`` travels in :attr:`NodeRef.partition`."""
+
+TOKEN_ATTRIBUTES = ("st", "dt", "ut")
+"""Attributes of the service, device and user tokens in the current dialect."""
+
+LEGACY_TOKEN_ATTRIBUTES = ("serviceToken", "deviceToken", "userToken")
+"""The same in the legacy dialect."""
+
+MAX_NAME_LENGTH = 1024
+"""Most characters in an id, a parameter name, a node's id, source or partition, or an enumeration type."""
+
+MAX_TOKEN_LENGTH = 4096
+"""Most characters in a service, device or user token (room for a signed token, such as a JWT)."""
+
+_STANZAS = ("iq", "message", "presence")
 
 
 def qname(ns: str, local: str) -> str:
@@ -82,11 +116,15 @@ def expect(element: ET.Element, namespaces: Iterable[str], names: Iterable[str])
     ns, local = split(element.tag)
     if local not in names or ns not in namespaces:
         shown = f"<{local}>" + (f" in namespace {ns!r}" if ns else " without namespace")
-        raise ProtocolError(
-            f"expected <{'>, <'.join(names)}> in one of {', '.join(namespaces)}; got {shown}. "
-            "Pass the payload element inside the stanza, not the stanza itself"
-        )
+        hint = ". Pass the payload element inside the stanza, not the stanza itself" if local in _STANZAS else ""
+        raise ProtocolError(f"expected <{'>, <'.join(names)}> in one of {', '.join(namespaces)}; got {shown}{hint}")
     return ns, local
+
+
+def dispatch(element: ET.Element, namespaces: Iterable[str], parsers: Mapping[str, Callable[[ET.Element], T]]) -> T:
+    """What the parser of ``element``'s name (a key of ``parsers``) reads: a dialect's ``parse()`` of any element."""
+    _, local = expect(element, namespaces, parsers)
+    return parsers[local](element)
 
 
 def children(element: ET.Element, ns: str) -> Iterator[tuple[str, ET.Element]]:
@@ -117,22 +155,45 @@ def known_children(element: ET.Element, tags: dict[str, str]) -> Iterator[tuple[
             yield local, child
 
 
-def required(element: ET.Element, name: str) -> str:
-    """A required attribute; ``ProtocolError`` naming it when missing."""
+def leaf(element: ET.Element) -> None:
+    """Refuse child elements, for dialects that allow no extensions there."""
+    if len(element):
+        raise ProtocolError(f"{describe(element)} must be empty, but holds <{split(element[0].tag)[1]}>")
+
+
+def required(element: ET.Element, name: str, limit: int | None = None) -> str:
+    """A required attribute; ``ProtocolError`` naming it when missing, or longer than ``limit`` characters."""
     value = element.get(name)
     if value is None:
-        raise ProtocolError(f"{describe(element)} lacks the required attribute {name!r}; the sender must add it")
+        raise missing(element, name)
     if not isinstance(value, str):
         raise ProtocolError(f"attribute {name!r} of {describe(element)} is not text")
+    if limit is not None and len(value) > limit:
+        raise _too_long(element, name, value, limit)
     return value
 
 
-def optional(element: ET.Element, name: str) -> str | None:
-    """An optional attribute, ``None`` when missing."""
+def optional(element: ET.Element, name: str, limit: int | None = None) -> str | None:
+    """An optional attribute, ``None`` when missing; ``ProtocolError`` when longer than ``limit`` characters."""
     value = element.get(name)
-    if value is not None and not isinstance(value, str):
-        raise ProtocolError(f"attribute {name!r} of {describe(element)} is not text")
+    if value is not None:
+        if not isinstance(value, str):
+            raise ProtocolError(f"attribute {name!r} of {describe(element)} is not text")
+        if limit is not None and len(value) > limit:
+            raise _too_long(element, name, value, limit)
     return value
+
+
+def missing(element: ET.Element, name: str) -> ProtocolError:
+    """The error to raise when the required attribute ``name`` is missing."""
+    return ProtocolError(f"{describe(element)} lacks the required attribute {name!r}; the sender must add it")
+
+
+def _too_long(element: ET.Element, name: str, value: str, limit: int) -> ProtocolError:
+    return ProtocolError(
+        f"{where(element, name)} is {len(value)} characters long; xiotlab takes at most {limit}. "
+        "The sender should shorten it"
+    )
 
 
 def where(element: ET.Element, name: str) -> str:
@@ -177,6 +238,14 @@ def timestamp(element: ET.Element, name: str, *, naive_tz: dt.tzinfo | None = UT
         ) from None
 
 
+def xml_text(value: object, what: str) -> str:
+    """``value`` if XML can carry it, for builders; ``ProtocolError`` naming ``what`` otherwise."""
+    try:
+        return check_xml_text(value, what)
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(str(exc)) from None
+
+
 def put(element: ET.Element, name: str, value: str | None) -> None:
     """Set an attribute unless the value is ``None``."""
     if value is not None:
@@ -187,6 +256,9 @@ def put_true(element: ET.Element, name: str, value: bool) -> None:
     """Set a boolean attribute to ``true`` when set; its default is false, so it is left out otherwise."""
     if value:
         element.set(name, format_boolean(True))
+
+
+# --- flags as boolean attributes ---------------------------------------------------------
 
 
 class FlagTable(Generic[FlagT]):
@@ -226,13 +298,6 @@ class FlagTable(Generic[FlagT]):
         return tuple(name for flag, name in self.table.items() if flag in flags)
 
 
-CATEGORIES = FlagTable(CATEGORY_ATTRIBUTES, Category(0))
-"""The category attributes of requests, subscriptions and fields."""
-
-QOS = FlagTable(QOS_ATTRIBUTES, QoS(0))
-"""The QoS attributes of fields."""
-
-
 def read_flags(element: ET.Element, table: FlagTable[FlagT], *, lenient: bool = False) -> FlagT:
     """The flags whose boolean attribute (named by ``table``) is true."""
     bits = 0
@@ -266,96 +331,97 @@ def write_flags(element: ET.Element, flags: FlagT, table: FlagTable[FlagT]) -> N
         element.set(name, format_boolean(True))
 
 
-# --- neuro-foundation attribute groups shared by requests and subscriptions -----------
+# --- node references and tokens, under each dialect's names ---------------------------------
 
 
-def read_categories(element: ET.Element) -> Category:
-    """The categories of a request, subscription or field; ``all="true"`` means all."""
-    if boolean(element, "all"):
-        return Category.ALL
-    return read_flags(element, CATEGORIES)
+def read_node(
+    element: ET.Element, names: tuple[str, str, str] = NODE_ATTRIBUTES, *, id_required: bool = True
+) -> NodeRef:
+    """A node reference from its id, source and partition attributes (``names``).
+
+    Each may be at most :data:`MAX_NAME_LENGTH` characters long; a longer one raises ``ProtocolError``.
+    """
+    ident, source, partition = names
+    limit = MAX_NAME_LENGTH
+    node_id = required(element, ident, limit) if id_required else (optional(element, ident, limit) or "")
+    return NodeRef(node_id, optional(element, source, limit), optional(element, partition, limit))
 
 
-def write_categories(element: ET.Element, categories: Category) -> None:
-    """Categories of a request or subscription: ``all="true"`` for all, else one attribute each."""
-    if categories == Category.ALL:
-        element.set("all", format_boolean(True))
-    else:
-        write_flags(element, categories, CATEGORIES)
-
-
-def read_tokens(element: ET.Element) -> dict[str, str | None]:
-    """The service, device and user tokens (``st``, ``dt``, ``ut``) as keyword arguments."""
-    return {
-        "service_token": optional(element, "st"),
-        "device_token": optional(element, "dt"),
-        "user_token": optional(element, "ut"),
-    }
-
-
-def write_tokens(element: ET.Element, owner: object) -> None:
-    """Write the tokens of a request or subscription."""
-    put(element, "st", owner.service_token)  # type: ignore[attr-defined]
-    put(element, "dt", owner.device_token)  # type: ignore[attr-defined]
-    put(element, "ut", owner.user_token)  # type: ignore[attr-defined]
-
-
-def read_node(element: ET.Element, *, id_required: bool = True) -> NodeRef:
-    """A node reference from ``id``, ``src`` and ``pt``."""
-    node_id = required(element, "id") if id_required else (optional(element, "id") or "")
-    return NodeRef(node_id, optional(element, "src"), optional(element, "pt"))
-
-
-def node_element(ns: str, node: NodeRef) -> ET.Element:
-    """``<nd id src pt>``, the node reference of requests and the node of responses alike."""
-    element = ET.Element(qname(ns, "nd"), id=node.id)
-    put(element, "src", node.source)
-    put(element, "pt", node.partition)
+def node_element(tag: str, node: NodeRef, names: tuple[str, str, str] = NODE_ATTRIBUTES) -> ET.Element:
+    """A ``tag`` element naming ``node``; a source or partition of ``None`` is left out, an empty one written."""
+    ident, source, partition = names
+    element = ET.Element(tag, {ident: node.id})
+    put(element, source, node.source)
+    put(element, partition, node.partition)
     return element
 
 
-def read_selection(
-    element: ET.Element, ns: str, *, max_nodes: int, max_fields: int, node_id_required: bool = True
-) -> tuple[tuple[NodeRef, ...], list[ET.Element]]:
-    """The ``<nd>`` references and the ``<f>`` elements of a request or subscription, limits enforced."""
-    nodes: list[NodeRef] = []
-    fields: list[ET.Element] = []
-    for local, child in children(element, ns):
-        if local == "nd":
-            nodes.append(read_node(child, id_required=node_id_required))
-            check_limit(len(nodes), max_nodes, "node references", element)
-        elif local == "f":
-            fields.append(child)
-            check_limit(len(fields), max_fields, "field names", element)
-    return tuple(nodes), fields
+def add_nodes(
+    parent: ET.Element, tag: str, nodes: Iterable[NodeRef], names: tuple[str, str, str] = NODE_ATTRIBUTES
+) -> None:
+    """One :func:`node_element` child of ``parent`` per node."""
+    for node in nodes:
+        if not isinstance(node, NodeRef):
+            raise TypeError(f"nodes must be NodeRef instances, not {node!r}")
+        parent.append(node_element(tag, node, names))
 
 
-def group_by_node_and_time(items: Iterable) -> dict:
-    """``{node: {timestamp: [items]}}`` of fields and errors, groups in order of first appearance.
+def read_tokens(element: ET.Element, names: tuple[str, str, str] = TOKEN_ATTRIBUTES) -> dict[str, str | None]:
+    """The service, device and user tokens as keyword arguments; ``None`` when absent.
 
-    Both dialects nest data as node, then timestamp, then values.
+    A token longer than :data:`MAX_TOKEN_LENGTH` characters raises ``ProtocolError``.
     """
-    groups: dict = {}
-    for item in items:
-        if not isinstance(item, (Field, ReadoutError)):
-            raise TypeError(f"expected Field or ReadoutError, not {item!r}")
-        groups.setdefault(item.node, {}).setdefault(item.timestamp, []).append(item)
-    return groups
+    service, device, user = names
+    return {
+        "service_token": optional(element, service, MAX_TOKEN_LENGTH),
+        "device_token": optional(element, device, MAX_TOKEN_LENGTH),
+        "user_token": optional(element, user, MAX_TOKEN_LENGTH),
+    }
+
+
+def write_tokens(
+    element: ET.Element,
+    service_token: str | None,
+    device_token: str | None,
+    user_token: str | None,
+    names: tuple[str, str, str] = TOKEN_ATTRIBUTES,
+) -> None:
+    """Write the tokens that are not ``None`` under ``names``."""
+    for name, value in zip(names, (service_token, device_token, user_token), strict=True):
+        if value is not None:
+            element.set(name, xml_text(value, f"token {name}"))
+
+
+# --- limits, namespaces, and the guard of parsers -----------------------------------------
 
 
 def check_limit(count: int, limit: int, what: str, element: ET.Element) -> None:
     """Refuse more than ``limit`` items; stops a peer from making us build huge objects."""
     if count > limit:
         raise ProtocolError(
-            f"{describe(element)} carries more than {limit} {what}; xiotlab refuses more. "
+            f"{describe(element)} carries more than {limit} {what}; xiotlab takes at most {limit} {what}. "
             "The sender should split it into several requests or fragments"
         )
 
 
-def check_namespace(ns: str, allowed: tuple[str, ...]) -> str:
-    """For builders: refuse a namespace the dialect does not have."""
+def check_bounds(element: ET.Element, max_elements: int, max_depth: int) -> None:
+    """Refuse a tree of more than ``max_elements`` elements or deeper than ``max_depth``, before walking it."""
+    stack = [(element, 0)]
+    count = 0
+    while stack:
+        el, depth = stack.pop()
+        count += 1
+        if count > max_elements:
+            raise ProtocolError(f"{describe(element)} holds more than {max_elements} elements; refusing it")
+        if depth > max_depth:
+            raise ProtocolError(f"{describe(element)} nests deeper than {max_depth} levels; refusing it")
+        stack.extend((child, depth + 1) for child in el)
+
+
+def check_namespace(ns: str, allowed: tuple[str, ...], dialect: str) -> str:
+    """For builders: refuse a namespace ``dialect`` does not have."""
     if ns not in allowed:
-        raise ValueError(f"namespace {ns!r} is not one of {', '.join(allowed)}")
+        raise ProtocolError(f"{ns!r} is not a {dialect} namespace; use one of {', '.join(allowed)}")
     return ns
 
 
@@ -364,25 +430,27 @@ def unforeseen(element: ET.Element, exc: BaseException) -> ProtocolError:
     return ProtocolError(f"cannot read {describe(element)}: {exc}")
 
 
-def guard(func: F) -> F:
-    """Make a parser raise :class:`ProtocolError` and nothing else.
+def guard(func: Callable[Concatenate[ET.Element, P], T]) -> Callable[Concatenate[ET.Element, P], T]:
+    """Make a parser raise xiotlab's errors and nothing else.
 
     Anything the parser did not foresee (a constructor refusing a value, an
     attribute that is not text, ...) becomes a ``ProtocolError`` that names
-    the element, with the original exception chained.
+    the element, with the original exception chained. Errors of xiotlab's
+    own (a :class:`~xiotlab.errors.ParameterError` naming a refused value,
+    say) pass unchanged.
     """
 
     @functools.wraps(func)
-    def parser(element, *args, **kwargs):
+    def parser(element: ET.Element, *args: P.args, **kwargs: P.kwargs) -> T:
         if not isinstance(element, ET.Element):
             raise ProtocolError(
                 f"{func.__name__}() reads an xml.etree.ElementTree.Element, not {type(element).__name__}"
             )
         try:
             return func(element, *args, **kwargs)
-        except ProtocolError:
+        except XiotlabError:
             raise
         except UNFORESEEN as exc:
             raise unforeseen(element, exc) from exc
 
-    return parser  # type: ignore[return-value]
+    return parser

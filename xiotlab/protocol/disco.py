@@ -1,0 +1,25 @@
+"""Service discovery (XEP-0030): what a peer says it supports.
+
+``<query xmlns='http://jabber.org/protocol/disco#info'/>`` in an iq get asks
+a full JID (a device) or a bare one (its server); the answer's query lists
+``<feature var=.../>`` elements, one per namespace or feature the peer speaks.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from .namespaces import DISCO_INFO
+
+_FEATURE = f"{{{DISCO_INFO}}}feature"
+
+
+def build_info_query() -> ET.Element:
+    """``<query/>`` asking for a peer's identities and features."""
+    return ET.Element(f"{{{DISCO_INFO}}}query")
+
+
+def parse_features(answer: ET.Element | None) -> frozenset[str]:
+    """The features an info answer lists (none for an empty answer)."""
+    found = () if answer is None else answer.iter(_FEATURE)
+    return frozenset(feature.get("var", "") for feature in found)
