@@ -150,7 +150,7 @@ def _own_instances(tree: ast.AST) -> set[int]:
 
 
 def _private_reach_ins(path: Path) -> list[str]:
-    """``obj._name`` where ``obj`` is not ``self``, ``cls`` or an instance its own class just made."""
+    """``obj._name`` where ``obj`` is not ``self``, ``cls``, ``super()`` or an instance its own class just made."""
     tree = ast.parse(path.read_text())
     own = _own_instances(tree)
     found = []
@@ -165,6 +165,8 @@ def _private_reach_ins(path: Path) -> list[str]:
         owner = node.value
         if isinstance(owner, ast.Name) and (owner.id in ("self", "cls") or id(owner) in own):
             continue
+        if isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
+            continue  # a subclass extending its own base's member
         found.append(f"{path}:{node.lineno}: .{name}")
     return found
 

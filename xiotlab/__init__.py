@@ -27,8 +27,8 @@ from .roles import Contact, FriendRequest, Owner, Thing
 from .roles.readout import Readout
 from .roles.stream import Stream
 from .server import Credentials, LabServer
+from .version import __version__ as __version__
 
-__version__ = "0.1.0"
 __all__ = [
     # the lab and its participants
     "LabServer", "Credentials", "Thing", "Owner", "Contact", "FriendRequest", "RuleRange",

@@ -16,6 +16,7 @@ trouble. Each message says what went wrong and what to do about it.
     │   │   └── CertificateError
     │   ├── AuthenticationFailed
     │   ├── NotConnected
+    │   │   └── ConnectionLost   the connection dropped while a call waited
     │   ├── Offline
     │   ├── TimedOut             (also a builtin TimeoutError)
     │   ├── Rejected
@@ -85,6 +86,15 @@ class AuthenticationFailed(XmppError):
 
 class NotConnected(XmppError):
     """The client is not online; call ``start()`` first."""
+
+
+class ConnectionLost(NotConnected):
+    """The connection to the server dropped while a call waited for its answer.
+
+    The participant reconnects by itself (unless made with ``reconnect=False``);
+    the call's outcome is unknown: make it again once ``participant.connection``
+    says online, or simply call again (calls wait while it reconnects).
+    """
 
 
 class Offline(XmppError):

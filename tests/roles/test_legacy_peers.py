@@ -236,3 +236,32 @@ def test_plugin_client_gets_a_bad_request_rejected_with_the_reason(thing_and_rea
     assert [r["result"] for r in results] == ["rejected"], results
     assert "yesterday" in results[0]["error_msg"]
     assert reader.iq_errors[0]["error"]["condition"] == "bad-request"
+
+
+def plugin_time(when: dt.datetime) -> str:
+    """A time as the plugin writes and reads it: naive local time, to the second."""
+    return when.astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_plugin_client_schedules_a_readout_for_later(thing_and_reader):
+    thing, reader = thing_and_reader
+    when = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)).replace(microsecond=0)
+    reader.request(thing.full_jid, flags={"momentary": "true", "when": plugin_time(when)})
+    results = reader.results_until_end()
+    kinds = [r["result"] for r in results]
+    # XEP-0323: accepted queued, then <started> when the readout begins, then the fields.
+    assert kinds[:2] == ["queued", "started"] and kinds[-1] == "done" and set(kinds[2:-1]) == {"fields"}, results
+    for r in results[2:-1]:
+        assert dt.datetime.fromisoformat(r["timestamp"]) >= when  # read at its time, not when asked
+    assert not reader.iq_errors
+
+
+def test_plugin_client_cancels_a_scheduled_readout(thing_and_reader):
+    thing, reader = thing_and_reader
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    seqnr = reader.request(thing.full_jid, flags={"momentary": "true", "when": plugin_time(when)})
+    assert eventually(lambda: [r["result"] for r in reader.results] == ["queued"], WAIT)
+    reader.call_quietly(reader.plugin.cancel_request, seqnr)
+    results = reader.results_until_end()
+    assert [r["result"] for r in results] == ["queued", "cancelled"], results
+    assert len(thing._sensing.schedule) == 0

@@ -3,6 +3,7 @@
     xiotlab server start      run a lab in the background under the lab home
     xiotlab server status     where it listens, which accounts it has
     xiotlab server stop       stop it
+    xiotlab server restart    stop it and start it again, same domain and port
     xiotlab account add NAME  create an account (its password stays in the lab home)
     xiotlab account list      list the accounts
 
@@ -35,12 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="{server,account}")
 
     server = commands.add_parser("server", help="start, stop or inspect the persistent lab server")
-    server_commands = server.add_subparsers(required=True, metavar="{start,stop,status}")
+    server_commands = server.add_subparsers(required=True, metavar="{start,stop,restart,status}")
     start = server_commands.add_parser("start", help="run the lab server in the background")
     start.add_argument("--port", type=int, help="port to listen on (default: a free one)")
     start.add_argument("--domain", default=DEFAULT_DOMAIN, help="XMPP domain of the lab (default: %(default)s)")
     start.set_defaults(run=_server_start)
     server_commands.add_parser("stop", help="stop the lab server").set_defaults(run=_server_stop)
+    restart = server_commands.add_parser(
+        "restart", help="stop the lab server and start it again (same domain and port: participants come back)"
+    )
+    restart.set_defaults(run=_server_restart)
     status = server_commands.add_parser("status", help="show where the lab runs")
     status.add_argument("--json", action="store_true", help="print machine-readable JSON")
     status.set_defaults(run=_server_status)
@@ -62,6 +67,18 @@ def _server_start(args) -> None:
     lab = LabServer(_home(args), domain=args.domain, port=args.port, detach=True).start()
     print(f"lab {lab.domain} running on {lab.host}:{lab.port} (pid {lab.pid}), home {lab.home}")
     print("join it from Python with `LabServer.running()`; stop it with `xiotlab server stop`")
+
+
+def _server_restart(args) -> None:
+    try:
+        running = LabServer.running(_home(args))
+    except LabNotRunning:
+        print(f"no lab server runs under {_home(args)}; starting one")
+        args.domain, args.port = DEFAULT_DOMAIN, None
+    else:
+        running.stop()
+        args.domain, args.port = running.domain, running.port
+    _server_start(args)
 
 
 def _server_stop(args) -> None:

@@ -26,10 +26,12 @@ from traitlets import Float, Int, Unicode
 from ..errors import LabNotRunning, XiotlabError
 from ..protocol.provisioning import RuleRange
 from ..roles import Owner
-from ..server import LabServer
+from ..runtime import network
+from ..server import LabServer, prosody
 from .session import NotebookSession, as_seconds
 from .widgets.control_panel import ControlPanel
 from .widgets.inspector import Inspector
+from .widgets.live import stop_ui_thread
 from .widgets.roster import Roster
 
 # The parser below is the one description of the commands: `%xmpp help` and Tab completion read it.
@@ -208,6 +210,8 @@ class XmppMagics(Magics):
         "from; without it, `connect` asks with getpass.",
     ).tag(config=True)
 
+    warm_up: threading.Thread | None = None  # the import load starts, which unload waits for
+
     def __init__(self, shell=None, **kwargs) -> None:
         super().__init__(shell, **kwargs)
         self.session = NotebookSession(home=self.home, timeout=self.timeout)
@@ -290,6 +294,8 @@ class XmppMagics(Magics):
         if self.session.lab is None:
             print("No lab in this session: `%xmpp lab start` starts or joins one.")
             return None
+        for participant in self.session.participants.values():
+            print(f"{participant.jid}: {participant.connection.words}")
         return self.session.lab
 
     def _connect(self, args):
@@ -476,14 +482,25 @@ def load_ipython_extension(shell) -> None:
     magics = XmppMagics(shell)
     shell.register_magics(magics)
     # The first plotly figure imports plotly's renderers (nbformat, jsonschema: seconds in a kernel).
-    threading.Thread(
+    magics.warm_up = threading.Thread(
         target=importlib.import_module, args=("plotly.io._renderers",), name="xiotlab-warm-up", daemon=True
-    ).start()
+    )
+    magics.warm_up.start()
     shell.set_hook("complete_command", lambda _, event: magics.complete(event.symbol, event.line), str_key="%xmpp")
 
 
 def unload_ipython_extension(shell) -> None:
-    """``%unload_ext xiotlab``: take this notebook's participants offline."""
+    """``%unload_ext xiotlab``: take this notebook's participants offline, and end the threads load started.
+
+    The session's participants go offline and a private lab stops. Then the
+    threads go, each unless something of the user's still needs it: the UI
+    thread (a widget made in Python starts it again when it next redraws), the
+    warm-up import (waited for: an import cannot be interrupted), the network
+    thread with its worker threads (kept while anything else runs on it, such
+    as participants made in Python and still online; its idle workers end
+    anyway), and the thread that starts lab servers (kept while a server it
+    started for this process runs: the server would die with it).
+    """
     magics = shell.magics_manager.registry.get("XmppMagics")
     if magics is None:
         return
@@ -492,3 +509,8 @@ def unload_ipython_extension(shell) -> None:
         session.stop_lab()  # a private lab would otherwise outlive the session that knew it
     else:
         session.disconnect_all()
+    stop_ui_thread()
+    if magics.warm_up is not None:
+        magics.warm_up.join()
+    network.release_idle()
+    prosody.release_spawner()

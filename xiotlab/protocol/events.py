@@ -19,9 +19,13 @@ and the per-field ``v``, ``by``, ``up``, ``dn`` are numbers, the last three
 strictly positive. The page's example sends ``subscribe`` in an iq of type
 get while its text says set; a device should accept both.
 
-Limits: those of :mod:`.sensordata` (whose selection a subscription shares);
-a subscription id, which events and the accepted answer echo, may be at most
-:data:`~.elements.MAX_NAME_LENGTH` characters long.
+Limits: those of :mod:`.sensordata` (whose selection a subscription shares):
+at most :data:`MAX_FIELD_TRIGGERS` fields; a subscription id, which events and
+the accepted answer echo, and each field name, which the device keeps as long
+as the subscription lives, may be at most :data:`~.elements.MAX_NAME_LENGTH`
+characters long. Longer or more raise ``ProtocolError`` (``bad-request`` on the
+wire). What a device accepts beyond these (intervals, subscriptions per
+friend) is the device's policy: :mod:`xiotlab.roles.subscriptions`.
 """
 
 from __future__ import annotations
@@ -277,7 +281,7 @@ def parse_subscribe(element: ET.Element) -> Subscription:
     )
     triggers = tuple(
         FieldTrigger(
-            x.required(f, "n"),
+            x.required(f, "n", x.MAX_NAME_LENGTH),
             current=_read_number(f, "v", positive=False),
             by=_read_number(f, "by", positive=True),
             up=_read_number(f, "up", positive=True),

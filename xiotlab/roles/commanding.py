@@ -45,7 +45,7 @@ class ControlClient(Service):
 
     async def form(self, jid: str, timeout: float, fresh: bool = True) -> ControlForm:
         """The control form of friend ``jid`` (from the cache unless ``fresh``)."""
-        full = self.peers.online_address(jid)
+        full = await self.peers.address(jid, timeout)
         if fresh or full not in self._forms:
             ns = await self.peers.dialect(full, PREFERENCE, timeout)
             request = legacy_control.build_get_form() if ns == LEGACY_CONTROL else control.build_get_form(namespace=ns)
@@ -59,7 +59,7 @@ class ControlClient(Service):
         """Set ``values`` on friend ``jid``; the thing's refusal raises ParameterError."""
         if not values:
             raise ValueError("Nothing to set: pass parameters as keywords, e.g. set(lamp, on=True).")
-        full = self.peers.online_address(jid)
+        full = await self.peers.address(jid, timeout)
         ns = await self.peers.dialect(full, PREFERENCE, timeout)
         form = await self._form_for_set(jid, full, ns, timeout)
         if form is not None and any(form.get(name) is None for name in values):

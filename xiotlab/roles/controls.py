@@ -15,13 +15,13 @@ import enum
 import inspect
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from slixmpp import JID, Message
 
 from ..errors import Forbidden, ParameterError, ProtocolError, StanzaError
-from ..protocol import control, control_form, legacy_control, parameters
+from ..protocol import control, control_form, dataforms, legacy_control, parameters
 from ..protocol.namespaces import LEGACY_CONTROL
 from ..protocol.parameters import ControlParameter, ParameterType
 from ..runtime import ErrorReply, XmppClient, network
@@ -101,6 +101,20 @@ class ControlService(Service):
     def clear(self) -> None:
         """Forget every parameter and handler (any thread: requests see the old or the new set)."""
         self.parameters, self.handlers, self.enums = {}, {}, {}
+
+    async def set_text(self, values: Mapping[str, str]) -> list[ControlParameter]:
+        """Set parameters from values as typed, the way a submitted control form does (network loop).
+
+        The same resolving, checks and handlers as a set from the network, for the other
+        ways in (the chat service); returns the parameters as they now are. Access is the
+        caller's to check. Raises ParameterError naming the parameter, before any handler
+        runs if a value is refused.
+        """
+        fields = tuple(dataforms.Field(var=name, values=(text,)) for name, text in values.items())
+        request = control.SetRequest(form=dataforms.DataForm(type="submit", fields=fields))
+        resolved = control.resolve_set(request, self.parameters.values())
+        await self._apply(resolved, request.namespace)
+        return [self.parameters[parameter.name] for parameter, _ in resolved]
 
     # --- the current dialect --------------------------------------------------
 

@@ -46,6 +46,8 @@ class Owner(Participant):
 
     def __init__(self, jid: str, password: str | None = None, **options) -> None:
         super().__init__(jid, password, **options)
+        # A person's client in service discovery (XEP-0030 registry: "client/pc"), not a device's "bot".
+        self._client.set_identity("client", "pc")
         self.requests = FriendRequests()
         self._sensors = SensorClient(self._client, self._peers)
         self._controls = ControlClient(self._client, self._peers)
@@ -70,7 +72,7 @@ class Owner(Participant):
         ``"historical"``, ... (default all); ``start``/``end``: only values stamped between them,
         which asks for history.
         """
-        self._require_online()
+        await self._ready()
         return await self._sensors.read(jid, fields, categories, start, end, self._timeout(timeout))
 
     @network_call
@@ -94,7 +96,7 @@ class Owner(Participant):
         most; past ``max_interval`` the thing sends a fresh readout. ``buffer``: how many values
         the stream keeps for you before it drops the oldest.
         """
-        self._require_online()
+        await self._ready()
         return await self._sensors.subscribe(
             jid, fields, categories, min_interval, max_interval, change, buffer, self._timeout(timeout)
         )
@@ -107,7 +109,7 @@ class Owner(Participant):
     @network_call
     async def acontrol_form(self, jid: str, timeout: float | None = None) -> ControlForm:
         """Friend ``jid``'s control parameters: types, ranges, options and current values."""
-        self._require_online()
+        await self._ready()
         return await self._controls.form(jid, self._timeout(timeout))
 
     @network_call
@@ -120,7 +122,7 @@ class Owner(Participant):
         The thing checks the values; a refusal raises :class:`~xiotlab.errors.ParameterError`
         naming the parameter and saying why.
         """
-        self._require_online()
+        await self._ready()
         if values is not None and not isinstance(values, Mapping):
             raise TypeError(f"set({jid!r}, {values!r}): pass values as keywords or a mapping; timeout is a keyword.")
         both = set(values or ()) & set(parameters)
@@ -176,7 +178,7 @@ class Owner(Participant):
     next_request = blocking(anext_request)
 
     async def _answer(self, request, result: bool, range_, timeout) -> None:
-        self._require_online()
+        await self._ready()
         request = self._find(request)
         if request.thing == self.jid:
             (self._client.accept_friend if result else self._client.refuse_friend)(request.requester)

@@ -16,7 +16,8 @@ from slixmpp import JID, Presence
 
 from ..errors import NotConnected, Rejected, TimedOut
 from ..protocol.roster import build_roster_remove
-from ..runtime import DEFAULT_TIMEOUT, Endpoint, Trace, XmppClient, blocking, network_call
+from ..runtime import DEFAULT_TIMEOUT, Endpoint, Trace, XmppClient, blocking, network, network_call
+from ..runtime.connection import Connection, State
 from ..server import LabServer
 from .peers import Peers, read_any_dialect
 from .roster import Contact, Roster, contact_from_slixmpp
@@ -40,6 +41,10 @@ class Participant:
         Presence status text to show once online.
     timeout:
         Seconds any network operation may wait before raising :class:`~xiotlab.errors.TimedOut`.
+    reconnect:
+        Take a lost connection back by itself (the default): calls made meanwhile wait within
+        their timeout, and :attr:`connection` says where it stands. False: a lost connection
+        leaves the participant offline.
     """
 
     def __init__(
@@ -53,12 +58,16 @@ class Participant:
         ca_file: str | os.PathLike | None = None,
         status: str = "",
         timeout: float = DEFAULT_TIMEOUT,
+        reconnect: bool = True,
     ) -> None:
         jid, password, endpoint = _resolve_account(jid, password, lab, host, port, ca_file)
         self._lab = lab
         self.status = status
         self._show: str | None = None
-        self._client = XmppClient(jid, password, endpoint, timeout=timeout, read_error=read_any_dialect)
+        self._client = XmppClient(
+            jid, password, endpoint, timeout=timeout, read_error=read_any_dialect, reconnect=reconnect
+        )
+        self._client.connection.observe(self._on_connection)
         self.roster = Roster(jid)
         self._peers = Peers(self._client, self.roster)
         for event, handler in (
@@ -96,6 +105,11 @@ class Participant:
     @property
     def online(self) -> bool:
         return self._client.online
+
+    @property
+    def connection(self) -> Connection:
+        """The connection's state (online, reconnecting, offline) and its outages; observable."""
+        return self._client.connection
 
     @property
     def trace(self) -> Trace:
@@ -152,7 +166,7 @@ class Participant:
         """Change the presence shown to friends: ``status`` text, ``show`` one of away, chat, dnd, xa."""
         if show not in (None, "away", "chat", "dnd", "xa"):
             raise ValueError(f"show={show!r}: use None (available), 'away', 'chat', 'dnd' or 'xa'.")
-        self._require_online()
+        await self._ready()
         self.status, self._show = status, show
         self._send_presence()
 
@@ -170,7 +184,7 @@ class Participant:
         Raises :class:`~xiotlab.errors.Rejected` if the peer (or its owner) says no, and
         :class:`~xiotlab.errors.TimedOut` if no answer came in time; the request then stays pending.
         """
-        self._require_online()
+        await self._ready()
         jid = self.resolve(jid)
         timeout = self.timeout if timeout is None else timeout
         item = self._client.stream.client_roster[jid]
@@ -206,7 +220,7 @@ class Participant:
     @network_call
     async def aunfriend(self, jid: str, timeout: float | None = None) -> None:
         """End the friendship with ``jid`` both ways and drop it from the roster."""
-        self._require_online()
+        await self._ready()
         jid = self.resolve(jid)
         timeout = self.timeout if timeout is None else timeout
         if jid == self.jid:
@@ -234,7 +248,7 @@ class Participant:
         its server. An error answer raises :class:`~xiotlab.errors.Forbidden` or
         :class:`~xiotlab.errors.StanzaError`; silence raises :class:`~xiotlab.errors.TimedOut`.
         """
-        self._require_online()
+        await self._ready()
         if type not in ("get", "set"):
             raise ValueError(f"type={type!r}: an iq request is 'get' or 'set'.")
         element = ET.fromstring(payload) if isinstance(payload, str) else payload
@@ -248,7 +262,7 @@ class Participant:
 
         Cached per full JID until it goes offline. A device answers at its full JID.
         """
-        self._require_online()
+        await self._ready()
         return await self._peers.features(jid, self._timeout(timeout))
 
     features = blocking(afeatures)
@@ -282,6 +296,16 @@ class Participant:
         else:
             self._decide(requester)
 
+    def _on_connection(self, connection: Connection, state: State) -> None:
+        if state is State.ONLINE and connection.session == "fresh":
+            # A new session: the server forgot our presence, and who of our friends is online.
+            self._on_roster_update(None)
+            network.spawn(self._come_back())
+
+    async def _come_back(self) -> None:
+        await self._on_online()
+        self._send_presence()
+
     def _decide(self, requester: str) -> None:
         """Answer a friend request from someone we did not ask: each role decides."""
         raise NotImplementedError
@@ -292,8 +316,9 @@ class Participant:
     def _timeout(self, timeout: float | None) -> float:
         return self.timeout if timeout is None else timeout
 
-    def _require_online(self) -> None:
-        self._client.require_online()
+    async def _ready(self) -> None:
+        """Return once online; while reconnecting, wait up to the timeout (NotConnected if never started)."""
+        await self._client.ready()
 
     def __repr__(self) -> str:
         state = "online" if self.online else "offline"

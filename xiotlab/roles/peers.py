@@ -17,7 +17,7 @@ from slixmpp import Presence
 from ..errors import Offline, ParameterError, StanzaError, XmppError
 from ..protocol import control, disco, legacy_sensordata
 from ..runtime import XmppClient
-from .roster import Roster
+from .roster import Contact, Roster
 
 
 def read_any_dialect(answer: ET.Element) -> XmppError:
@@ -28,6 +28,10 @@ def read_any_dialect(answer: ET.Element) -> XmppError:
     """
     error = control.read_error(answer)
     return error if isinstance(error, ParameterError) else legacy_sensordata.read_error(answer)
+
+
+def _online(contact: Contact | None) -> bool:
+    return contact is not None and contact.online
 
 
 class Peers:
@@ -54,6 +58,21 @@ class Peers:
             why = "is offline" if friend else "is not your friend"
             raise Offline(f"{bare} {why}: only friends that are online can be reached (see `roster`).")
         return f"{bare}/{contact.resources[0]}"
+
+    async def address(self, jid: str, timeout: float) -> str:
+        """The full JID of friend ``jid``, as :meth:`online_address`; just after our connection came back
+        with a fresh session, a friend not yet seen again gets a few seconds to show up."""
+        try:
+            return self.online_address(jid)
+        except Offline:
+            settling = self._client.connection.settling()
+            if not settling:
+                raise
+            try:
+                await self._roster.wait_for(self.resolve(jid), _online, min(timeout, settling))
+            except TimeoutError:
+                pass
+        return self.online_address(jid)
 
     async def features(self, jid: str, timeout: float | None = None) -> frozenset[str]:
         """What ``jid`` announces in service discovery (XEP-0030); cached until it goes offline."""

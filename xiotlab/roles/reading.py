@@ -13,14 +13,16 @@ import datetime as dt
 import itertools
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from slixmpp import JID, Message, Presence
 
-from ..errors import ProtocolError, StanzaError, TimedOut
+from ..errors import ProtocolError, StanzaError, TimedOut, XmppError
 from ..protocol import events, legacy_sensordata, sensordata
 from ..protocol.namespaces import LEGACY_SENSOR_DATA
 from ..protocol.values import Category, Duration, Field, ReadoutError
 from ..runtime import XmppClient, network
+from ..runtime.connection import Connection, State
 from .peers import Peers
 from .readout import Readout
 from .sensors import categories_of
@@ -56,7 +58,7 @@ class SensorClient(Service):
         super().__init__(client)
         self.peers = peers
         self._readouts: dict[tuple[str, str], _Collector] = {}
-        self._streams: dict[tuple[str, str], Stream] = {}
+        self._watches: dict[tuple[str, str], _Watch] = {}  # by (thing, subscription id)
         # Plain numbers: unique per owner as the specification asks, and valid legacy seqnr values.
         self._ids = (str(n) for n in itertools.count(1))
 
@@ -67,7 +69,8 @@ class SensorClient(Service):
         for local in ("fields", "failure", "started", "done"):
             self.route("message", f"{{{LEGACY_SENSOR_DATA}}}{local}", self._on_legacy_message)
         self.on_event("presence_unavailable", self._thing_left)
-        self.on_event("disconnected", lambda _: self._end_all("the owner went offline"))
+        self.on_event("presence_available", self._thing_showed)
+        self.on_state(self._on_connection)
 
     # --- readout ----------------------------------------------------------
 
@@ -80,7 +83,7 @@ class SensorClient(Service):
         end: dt.datetime | None,
         timeout: float,
     ) -> Readout:
-        full = self.peers.online_address(jid)
+        full = await self.peers.address(jid, timeout)
         ns = await self.peers.dialect(full, PREFERENCE, timeout)
         request = sensordata.ReadoutRequest(
             id=next(self._ids),
@@ -133,9 +136,9 @@ class SensorClient(Service):
         except ProtocolError:
             return
         if streams and isinstance(parsed, sensordata.ReadoutResponse):
-            stream = self._streams.get((sender.bare, parsed.id))
-            if stream is not None:
-                stream.push(parsed.fields)
+            watch = self._watches.get((sender.bare, parsed.id))
+            if watch is not None:
+                watch.stream.push(parsed.fields)
                 return
         collector = self._readouts.get((sender.full, str(getattr(parsed, "id", ""))))
         if collector is None:
@@ -150,7 +153,7 @@ class SensorClient(Service):
     async def subscribe(
         self, jid: str, fields, categories, min_interval, max_interval, change, buffer: int, timeout: float
     ) -> Stream:
-        full = self.peers.online_address(jid)
+        full = await self.peers.address(jid, timeout)
         sd_ns = await self.peers.dialect(full, PREFERENCE, timeout)
         if sd_ns == LEGACY_SENSOR_DATA:
             raise StanzaError(
@@ -167,39 +170,87 @@ class SensorClient(Service):
             namespace=ns,
         )
         bare = full.split("/")[0]
+        key = (bare, subscription.id)
         stream = Stream(
             bare,
             subscription.id,
             buffer=buffer,
-            unsubscribe=lambda: network.submit(self._unsubscribe(full, subscription.id, ns)),
+            unsubscribe=lambda: network.submit(self._unsubscribe(key, self._watches.get(key))),
         )
-        self._streams[(bare, subscription.id)] = stream
+        self._watches[key] = _Watch(stream, subscription, full)
         try:
             await self.peers.request(full, "set", events.build_subscribe(subscription, ns=ns), timeout)
         except BaseException:
-            self._streams.pop((bare, subscription.id), None)
+            self._watches.pop(key, None)
             raise
-        stream.observe(lambda batch, s=stream: s.ended and self._streams.pop((bare, s.id), None))
+        stream.observe(lambda batch: stream.ended and self._watches.pop(key, None))
         return stream
 
-    async def _unsubscribe(self, full: str, subscription_id: str, ns: str) -> None:
-        self._streams.pop((full.split("/")[0], subscription_id), None)
-        if self.client.online:
-            try:
-                await self.peers.request(full, "set", events.build_unsubscribe(subscription_id, ns=ns))
-            except Exception:
-                pass  # the thing may be gone already; the stream ends anyway
+    async def _unsubscribe(self, key: tuple[str, str], watch: _Watch | None) -> None:
+        # The watch is taken when the stream is closed: the stream's end drops it from the table.
+        self._watches.pop(key, None)
+        if watch is None or not watch.address or not self.client.online:
+            return
+        unsubscribe = events.build_unsubscribe(watch.subscription.id, ns=watch.subscription.namespace)
+        try:
+            await self.peers.request(watch.address, "set", unsubscribe)
+        except Exception:
+            pass  # the thing may be gone already; the stream ends anyway
+
+    # --- staying up ---------------------------------------------------------
 
     def _thing_left(self, presence: Presence) -> None:
         bare = presence["from"].bare
-        for (thing, _), stream in list(self._streams.items()):
-            if thing == bare:
-                stream.end(f"{bare} went offline")
+        for (thing, _), watch in list(self._watches.items()):
+            if thing == bare and watch.address == presence["from"].full:
+                watch.stream.end(f"{bare} went offline")
 
-    def _end_all(self, reason: str) -> None:
-        for stream in list(self._streams.values()):
-            stream.end(reason)
-        self._streams.clear()
+    def _on_connection(self, connection: Connection, state: State) -> None:
+        watches = list(self._watches.values())
+        if state is State.RECONNECTING:
+            for watch in watches:
+                watch.stream.open_gap(connection.outages[-1].reason)
+        elif state is State.ONLINE and connection.session == "resumed":
+            for watch in watches:
+                watch.stream.close_gap()  # the server kept the session: nothing was lost
+        elif state is State.ONLINE and connection.session == "fresh":
+            for watch in watches:
+                watch.address = ""  # the thing forgot us with the old session: subscribe again when it shows
+        elif state is State.OFFLINE:
+            out = connection.out
+            reason = "the owner went offline" if out is None else out.reason
+            if out is not None and connection.last_error:
+                reason += f", and reconnecting failed: {connection.last_error}"
+            for watch in watches:
+                watch.stream.end(reason)
+            self._watches.clear()
+
+    def _thing_showed(self, presence: Presence) -> None:
+        """A thing came (back) online: take back the subscriptions a lost session dropped."""
+        sender = presence["from"]
+        for key, watch in list(self._watches.items()):
+            if key[0] == sender.bare and not watch.address:
+                watch.address = sender.full
+                network.spawn(self._resubscribe(key, watch))
+
+    async def _resubscribe(self, key: tuple[str, str], watch: _Watch) -> None:
+        subscribe = events.build_subscribe(watch.subscription, ns=watch.subscription.namespace)
+        try:
+            await self.peers.request(watch.address, "set", subscribe)
+        except XmppError as error:
+            watch.stream.end(f"{key[0]} refused the subscription when it was taken back: {error}")
+            self._watches.pop(key, None)
+        else:
+            watch.stream.close_gap()
+
+
+@dataclass(eq=False)
+class _Watch:
+    """A subscription as the owner keeps it: the stream it feeds, and where the thing is now."""
+
+    stream: Stream
+    subscription: events.Subscription
+    address: str  # the thing's full JID; empty while it must be subscribed again
 
 
 def _names(fields) -> tuple[str, ...]:

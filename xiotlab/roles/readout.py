@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import html
 from collections.abc import Iterable, Iterator
@@ -16,9 +17,18 @@ def labels(flags: enum.Flag) -> list[str]:
     return [(member.name or "").lower() for member in flags]
 
 
-def fields_frame(thing: str, fields: Iterable[Field]):
-    """A pandas DataFrame in long form, one row per field value (see FRAME_COLUMNS)."""
+def fields_frame(thing: str, fields: Iterable[Field], gaps: Iterable[dt.datetime] = ()):
+    """A pandas DataFrame in long form, one row per field value (see FRAME_COLUMNS).
+
+    For each time in ``gaps``, each field gets a row of type ``gap`` without a value.
+    """
     import pandas as pd  # imported here: only those who ask for frames pay for pandas
+
+    fields = list(fields)
+    names = {f.name: f.unit for f in fields}
+    breaks: list[tuple] = [
+        (thing, name, None, unit, when, "gap", "", "") for when in gaps for name, unit in names.items()
+    ]
 
     rows = [
         (
@@ -33,9 +43,9 @@ def fields_frame(thing: str, fields: Iterable[Field]):
         )
         for f in fields
     ]
-    frame = pd.DataFrame.from_records(rows, columns=list(FRAME_COLUMNS))
+    frame = pd.DataFrame.from_records(rows + breaks, columns=list(FRAME_COLUMNS))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    return frame
+    return frame.sort_values("timestamp", kind="stable", ignore_index=True) if breaks else frame
 
 
 class Readout:

@@ -5,12 +5,14 @@ in the namespace asked. Only friends of the thing (and its owner) are
 served; anyone else gets ``forbidden`` and learns nothing about the fields.
 A readout is answered in the iq result when it fits in one response;
 larger ones (long histories) are announced with ``<started>`` and follow in
-messages.
+messages. A readout asked for later (``when`` in the future) is accepted now
+and read then (:mod:`.scheduled`, which bounds how many and how far ahead).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -23,12 +25,15 @@ from ..protocol import events, hints, legacy_sensordata, sensordata
 from ..protocol.namespaces import LEGACY_SENSOR_DATA
 from ..protocol.values import Field
 from ..runtime import ErrorReply, XmppClient, network
+from ..runtime.connection import Connection, State
 from .access import Access
+from .scheduled import Schedule
 from .sensors import Sensors
 from .service import Service
 from .subscriptions import SubscriptionEngine, chunked, fragments
 
 T = TypeVar("T")
+HELD_MESSAGES = 1000  # event messages kept while reconnecting (each up to a thousand values)
 
 
 class SensorService(Service):
@@ -41,9 +46,12 @@ class SensorService(Service):
         self.access = access
         self.sensors = Sensors(history_size)
         self.subscriptions = SubscriptionEngine(self._send, self.sensors.read)
+        self.schedule = Schedule()
         self._incoming: list[Field] = []
         self._incoming_lock = threading.Lock()
         self._drain_pending = False
+        # Messages for subscribers while the connection is being taken back.
+        self.held: collections.deque[tuple[str, ET.Element, bool]] = collections.deque(maxlen=HELD_MESSAGES)
 
     def register(self) -> None:
         self.serve(sensordata.NAMESPACES, "req", self._readout)
@@ -53,7 +61,11 @@ class SensorService(Service):
         self.serve((LEGACY_SENSOR_DATA,), "req", self._legacy_readout)
         self.serve((LEGACY_SENSOR_DATA,), "cancel", self._legacy_cancel)
         self.on_event("presence_unavailable", self._subscriber_left)
-        self.on_event("disconnected", self._offline)
+        # Subscribers are kept while a lost session may be resumed; they go with the session.
+        self.on_event("session_end", self._forget_subscribers)
+        self.on_state(self._on_connection)
+        self.on_state(self._forget_scheduled)
+        self._undo.append(self.schedule.clear)  # detached: no readout runs for a service that no longer answers
 
     def report(self, fields: list[Field]) -> None:
         """Take reported values from any thread; they reach history and subscriptions on the network loop.
@@ -80,6 +92,10 @@ class SensorService(Service):
     async def _readout(self, sender: JID, element: ET.Element):
         self.access.check_reader(sender)
         request = sensordata.parse_request(element)
+        when = request.when
+        if when is not None and self.schedule.later(when):
+            self.schedule.add(sender.full, request.id, when, lambda: self._readout_now(sender, request))
+            return [sensordata.build_accepted(request.id, queued=True, ns=request.namespace)]
         fields, errors = await self.sensors.read(request)
         responses = fragments(request.id, fields, errors, request.namespace)
         if len(responses) == 1:
@@ -87,9 +103,29 @@ class SensorService(Service):
         self._send(sender.full, responses, store=True)
         return [sensordata.build_started(request.id, ns=request.namespace)]
 
+    async def _readout_now(self, sender: JID, request: sensordata.ReadoutRequest) -> None:
+        """A scheduled readout at its time: the data in messages, the last ``<resp>`` saying it is the last."""
+        if not self._may_still_read(sender):
+            return
+        fields, errors = await self.sensors.read(request)
+        self._send(sender.full, fragments(request.id, fields, errors, request.namespace), store=True)
+
+    def _may_still_read(self, sender: JID) -> bool:
+        """Whether a scheduled readout goes ahead: its requester may still read, and the thing is online."""
+        try:
+            self.access.check_reader(sender)  # friendship may have ended since it was accepted
+        except Forbidden:
+            return False
+        return self.client.online
+
+    def _forget_scheduled(self, _connection, state: State) -> None:
+        if state is State.OFFLINE:
+            self.schedule.clear()  # stopped, or given up on: a thing that is gone keeps no promises
+
     async def _cancel(self, sender: JID, element: ET.Element):
         self.access.check_reader(sender)
-        sensordata.parse_cancel(element)  # readouts are answered at once: nothing left to cancel
+        # An empty result either way: a readout that ran already cannot be told from one never asked.
+        self.schedule.cancel(sender.full, sensordata.parse_cancel(element).id)
         return None
 
     async def _subscribe(self, sender: JID, element: ET.Element):
@@ -108,6 +144,27 @@ class SensorService(Service):
     async def _legacy_readout(self, sender: JID, element: ET.Element):
         """XEP-0323 (v0.2, as slixmpp's plugin speaks it): accept, then the data in messages."""
         request = self._legacy_request(sender, element, legacy_sensordata.parse_request)
+        when = request.when
+        if when is not None and self.schedule.later(when):
+            try:
+                self.schedule.add(sender.full, request.id, when, lambda: self._legacy_readout_now(sender, request))
+            except StanzaError as refusal:
+                raise _legacy_refusal(element, refusal) from None
+            return [legacy_sensordata.build_accepted(request.id, queued=True)]
+        payloads = await self._legacy_payloads(request)
+        # After the iq result, which the caller sends when this returns.
+        asyncio.get_running_loop().call_soon(self._send, sender.full, payloads, True)
+        return [legacy_sensordata.build_accepted(request.id)]
+
+    async def _legacy_readout_now(self, sender: JID, request: sensordata.ReadoutRequest) -> None:
+        """A scheduled legacy readout at its time: ``<started>`` (the XEP's word after ``queued``), then the data."""
+        if not self._may_still_read(sender):
+            return
+        payloads = await self._legacy_payloads(request)
+        self._send(sender.full, [legacy_sensordata.build_started(request.id), *payloads], store=True)
+
+    async def _legacy_payloads(self, request: sensordata.ReadoutRequest) -> list[ET.Element]:
+        """``<fields>`` messages (``done`` on the last), and a ``<failure>`` last if a sensor failed."""
         fields, errors = await self.sensors.read(request)
         chunks = chunked(fields) or [[]]
         payloads = [
@@ -116,12 +173,11 @@ class SensorService(Service):
         ]
         if errors:
             payloads.append(legacy_sensordata.build_failure(request.id, errors))
-        # After the iq result, which the caller sends when this returns.
-        asyncio.get_running_loop().call_soon(self._send, sender.full, payloads, True)
-        return [legacy_sensordata.build_accepted(request.id)]
+        return payloads
 
     async def _legacy_cancel(self, sender: JID, element: ET.Element):
-        cancel = self._legacy_request(sender, element, legacy_sensordata.parse)
+        cancel = self._legacy_request(sender, element, legacy_sensordata.parse_cancel)
+        self.schedule.cancel(sender.full, cancel.id)  # the XEP's answer either way: <cancelled>
         return [legacy_sensordata.build_cancelled(cancel.id)]
 
     def _legacy_request(self, sender: JID, element: ET.Element, parse: Callable[[ET.Element], T]) -> T:
@@ -135,6 +191,10 @@ class SensorService(Service):
     # --- events -----------------------------------------------------------
 
     def _send(self, subscriber: str, payloads: list[ET.Element], store: bool = False) -> None:
+        if self.client.connection.state is State.RECONNECTING:
+            # Kept for a session the server may resume; the oldest go first when too many wait.
+            self.held.extend((subscriber, payload, store) for payload in payloads)
+            return
         if not self.client.online:
             return
         for payload in payloads:
@@ -145,16 +205,30 @@ class SensorService(Service):
     def _subscriber_left(self, presence: Presence) -> None:
         self.subscriptions.drop_subscriber(presence["from"].full)
 
-    def _offline(self, _reason) -> None:
+    def _forget_subscribers(self, _event) -> None:
         self.subscriptions.clear()
 
+    def _on_connection(self, connection: Connection, state: State) -> None:
+        if state is State.OFFLINE:
+            self.subscriptions.clear()
+        if state is not State.RECONNECTING:
+            held, self.held = list(self.held), collections.deque(maxlen=HELD_MESSAGES)
+            if state is State.ONLINE and connection.session == "resumed":
+                for subscriber, payload, store in held:  # the same subscribers, still there: nothing lost
+                    self._send(subscriber, [payload], store)
 
-def _legacy_refusal(element: ET.Element, refusal: Forbidden | ProtocolError) -> Exception:
+
+def _legacy_refusal(element: ET.Element, refusal: Forbidden | ProtocolError | StanzaError) -> Exception:
     """A legacy refusal: the standard error beside the ``<rejected>`` slixmpp's client waits for.
 
     A seqnr that cannot be echoed leaves the standard error alone.
     """
-    kind, condition = ("auth", "forbidden") if isinstance(refusal, Forbidden) else ("modify", "bad-request")
+    if isinstance(refusal, StanzaError):  # a limit (scheduled readouts): its own condition
+        kind, condition = refusal.kind, refusal.condition
+    elif isinstance(refusal, Forbidden):
+        kind, condition = "auth", "forbidden"
+    else:
+        kind, condition = "modify", "bad-request"
     try:
         return ErrorReply(*legacy_sensordata.build_refusal(element, str(refusal), condition=condition, kind=kind))
     except (TypeError, ValueError):

@@ -77,11 +77,32 @@ class Sensor:
     qos: QoS = QoS.AUTOMATIC_READOUT
     history: collections.deque = dataclasses.field(default_factory=lambda: collections.deque(maxlen=DEFAULT_HISTORY))
 
+    def __post_init__(self) -> None:
+        # Only a quantity carries a unit and decimals on the wire (<q u>; <i>, <l>, <b>... have no
+        # such attribute): a declaration that could never show them is a mistake, said at once.
+        numeric = (ValueType.QUANTITY, *_INTEGERS)
+        if self.type is not None and self.type not in numeric and (self.unit is not None or self.decimals is not None):
+            raise ValueError(
+                f"sensor {self.name!r}: a unit or decimals belong to a number, not to a {self.type.value} "
+                "field; leave them out, or declare it float or int"
+            )
+
     def field(self, value: FieldValue, timestamp: dt.datetime | None = None, qos: QoS | None = None) -> Field:
-        """A :class:`Field` of this sensor with ``value``; raises TypeError/ValueError for a bad value."""
+        """A :class:`Field` of this sensor with ``value``; raises TypeError/ValueError for a bad value.
+
+        A number with a unit is a physical quantity (``<q>``, the only field element with a
+        unit), whatever its Python type or declared integer type: ``report(energy=1200)`` with
+        ``unit="Wh"`` reads "1200 Wh". An integer keeps its integer look (0 decimals) unless
+        ``decimals`` says otherwise.
+        """
         vtype = self.type
-        if vtype is None and self.unit is not None and _is_number(value):
-            vtype = ValueType.QUANTITY  # a number with a unit is a physical quantity, whatever its Python type
+        decimals = self.decimals
+        if self.unit is not None and (vtype is None or vtype in _INTEGERS) and _is_number(value):
+            if vtype is not None:
+                _check_integer(self.name, vtype, value)
+            if decimals is None and isinstance(value, int):
+                decimals = 0
+            vtype = ValueType.QUANTITY
         vtype = vtype or infer_type(value)
         quantity = vtype is ValueType.QUANTITY
         return Field(
@@ -90,7 +111,7 @@ class Sensor:
             type=vtype,
             timestamp=timestamp or dt.datetime.now(UTC),
             unit=self.unit if quantity else None,
-            decimals=self.decimals if quantity else None,
+            decimals=decimals if quantity else None,
             enum_type=self.enum_type,
             categories=self.categories,
             qos=self.qos if qos is None else qos,
@@ -103,6 +124,36 @@ class Sensor:
 
 def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_INTEGERS = (ValueType.INTEGER, ValueType.LONG)
+_INTEGER_BITS = {ValueType.INTEGER: 31, ValueType.LONG: 63}  # xs:int, xs:long
+EXACT_INTEGER = 2**53
+"""Largest integer a quantity (an xs:double) carries exactly: an integer sensor with a unit stays below it."""
+
+
+def _check_integer(name: str, vtype: ValueType, value: int | float) -> None:
+    """What the declared integer type would have checked, before the value travels as a quantity."""
+    if not isinstance(value, int):
+        raise TypeError(f"sensor {name!r} is declared {vtype.value}: {value!r} is not an integer")
+    bits = _INTEGER_BITS[vtype]
+    if not -(2**bits) <= value < 2**bits:
+        raise ValueError(f"sensor {name!r} is declared {vtype.value}: {value} is out of its range")
+    if abs(value) > EXACT_INTEGER:
+        raise ValueError(
+            f"sensor {name!r} has a unit, so {value} travels as a quantity (a double), exact only up to "
+            f"2**53; report it without a unit, or in a larger unit"
+        )
+
+
+def _parts(request: ReadoutRequest) -> tuple[bool, bool]:
+    """Whether ``request`` asks for history, and whether for current values."""
+    categories = request.categories
+    named = categories not in (Category(0), Category.ALL)  # particular categories, not "everything"
+    bounded = request.from_time is not None or request.to_time is not None
+    history = bounded or (named and Category.HISTORICAL in categories)
+    current = not history or (named and bool(categories & ~Category.HISTORICAL))
+    return history, current
 
 
 class Sensors:
@@ -151,19 +202,33 @@ class Sensors:
             self.get(field.name).history.append(field)
 
     async def read(self, request: ReadoutRequest) -> tuple[list[Field], list[ReadoutError]]:
-        """The fields answering ``request`` (current values, or history within from/to), and errors.
+        """The fields answering ``request``, and errors.
+
+        Categories combine (SensorData.md, "Field categories"): ``h`` asks for
+        the kept history, the other flags for current values, ``m h`` for both.
+        ``all``, which a plain readout sends, means the current values of every
+        category, not the whole history; ``from``/``to`` ask for history within
+        them. Every field, current or past, must lie within ``from``/``to``.
+        A current value is also the newest entry of its history: it is
+        returned once, as it is, and older entries marked historical.
 
         A read function that raises gives a :class:`ReadoutError` naming its field;
         the other fields are still read.
         """
         wanted = [s for s in self._sensors.values() if not request.fields or s.name in request.fields]
-        if request.from_time or request.to_time or request.categories == Category.HISTORICAL:
-            items = [
-                dataclasses.replace(f, categories=f.categories | Category.HISTORICAL) for s in wanted for f in s.history
-            ]
-        else:
+        history, current = _parts(request)
+        items: list[Field | ReadoutError | None] = []
+        if current:
             now = dt.datetime.now(dt.UTC)  # one readout, one moment: fields line up in a table
             items = [await self._current(s, now) for s in wanted]
+        if history:
+            latest = {id(f) for f in items if isinstance(f, Field)}
+            past = [
+                f if id(f) in latest else dataclasses.replace(f, categories=f.categories | Category.HISTORICAL)
+                for s in wanted
+                for f in s.history
+            ]
+            items = [*past, *(e for e in items if isinstance(e, ReadoutError))]  # current values are in `past`
         fields = [f for f in items if isinstance(f, Field) and request.includes(f)]
         return fields, [e for e in items if isinstance(e, ReadoutError)]
 

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..runtime import XmppClient, network
-from ..runtime.client import Handler
+from ..runtime.connection import Connection, State
+from ..runtime.serving import Handler
 
 
 class Service:
@@ -67,6 +68,11 @@ class Service:
         """Call ``callback(stanza, payload)`` for ``kind`` stanzas carrying ``tag`` (see :meth:`XmppClient.on`)."""
         self.client.on(kind, tag, callback)
         self._undo.append(functools.partial(self.client.off, kind, tag))
+
+    def on_state(self, observer: Callable[[Connection, State], Any]) -> None:
+        """Call ``observer(connection, state)`` at each change of the connection (lost, back, offline)."""
+        self.client.connection.observe(observer)
+        self._undo.append(functools.partial(self.client.connection.unobserve, observer))
 
     def on_event(self, event: str, handler: Callable[[Any], Any]) -> None:
         """Call ``handler`` on each stream ``event`` (``presence_unavailable``, ``disconnected``...)."""

@@ -5,15 +5,21 @@ is full the oldest go, and ``dropped`` counts them. Consume a stream by
 iterating it (``for field in stream``, or ``async for`` on any event loop),
 or with callbacks (``stream.on_data(fn)``, called with each batch on the
 network thread). It ends when closed, when the thing goes offline or drops
-the subscription; ``ended`` and ``end_reason`` say when and why.
+the subscription, or when the owner goes offline; ``ended`` and
+``end_reason`` say when and why. A connection lost and taken back is not an
+end: the stream goes on (resubscribed if the server did not keep the
+session), and ``gaps`` records when values could not arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from ..protocol.values import Field
@@ -21,6 +27,15 @@ from ..runtime import Observable
 from .readout import fields_frame
 
 DEFAULT_BUFFER = 100_000
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A time the stream could not receive: from ``start`` to ``end`` (None while it lasts), and why."""
+
+    start: dt.datetime
+    reason: str
+    end: dt.datetime | None = None
 
 
 class Stream(Observable):
@@ -43,6 +58,7 @@ class Stream(Observable):
         self.dropped = 0
         self.count = 0
         self.end_reason: str | None = None
+        self.gaps: list[Gap] = []
         self._ready = threading.Condition()
         self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._unsubscribe = unsubscribe
@@ -74,6 +90,24 @@ class Stream(Observable):
             self._ready.notify_all()
         self._wake_async()
         self._notify([])
+
+    def open_gap(self, reason: str) -> None:
+        """Values cannot arrive from now on, for ``reason``; observers get an empty batch."""
+        if self.ended or (self.gaps and self.gaps[-1].end is None):
+            return
+        self.gaps.append(Gap(dt.datetime.now(dt.UTC), reason))
+        self._notify([])
+
+    def close_gap(self) -> None:
+        """Values arrive again."""
+        if self.gaps and self.gaps[-1].end is None:
+            self.gaps[-1] = dataclasses.replace(self.gaps[-1], end=dt.datetime.now(dt.UTC))
+            self._notify([])
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether a gap is open now: the connection, or the subscription, is being taken back."""
+        return bool(self.gaps) and self.gaps[-1].end is None
 
     def _wake_async(self) -> None:
         waiters, self._async_waiters = self._async_waiters, []
@@ -132,8 +166,13 @@ class Stream(Observable):
                 await waiter
 
     def to_dataframe(self):
-        """Every value received so far (up to the buffer size), as pandas in long form."""
-        return fields_frame(self.thing, list(self._received))
+        """Every value received so far (up to the buffer size), as pandas in long form.
+
+        Each gap adds, for every field, a row of type ``gap`` with a missing value at the
+        gap's start, so that a plot of the frame breaks its lines where values could not come.
+        """
+        received = list(self._received)
+        return fields_frame(self.thing, received, gaps=[gap.start for gap in self.gaps])
 
     def close(self) -> None:
         """Unsubscribe and end the stream. Safe to call twice."""
@@ -148,7 +187,7 @@ class Stream(Observable):
         self.close()
 
     def __repr__(self) -> str:
-        state = f"ended ({self.end_reason})" if self.ended else "live"
+        state = f"ended ({self.end_reason})" if self.ended else "interrupted" if self.interrupted else "live"
         return (
             f"<Stream {self.id} from {self.thing}: {state}, {self.count} values received, "
             f"{len(self._buffer)} waiting, {self.dropped} dropped>"

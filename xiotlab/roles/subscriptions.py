@@ -7,6 +7,21 @@ second sends a few messages carrying many timestamps each, as the
 specification allows. ``minInt`` holds events back (values gather
 meanwhile), ``maxInt`` sends a fresh readout when nothing fired for that
 long. A subscriber that goes offline loses its subscriptions.
+
+Limits: what one friend may cost the thing is bounded, whatever it asks. A
+friend (a subscriber's bare JID, all its resources together) holds at most
+:data:`MAX_SUBSCRIPTIONS_PER_FRIEND` subscriptions naming at most
+:data:`MAX_TRIGGERS_PER_FRIEND` fields in all, and at most
+:data:`MAX_PENDING_PER_FRIEND` values wait for it; ``minInt`` may be at most
+:data:`LONGEST_MIN_INTERVAL`, ``maxInt`` between :data:`SHORTEST_MAX_INTERVAL`
+and :data:`LONGEST_MAX_INTERVAL` and not below ``minInt``. A subscription
+over a count is refused ``resource-constraint`` (type wait: it may come back
+after an unsubscribe); one with intervals out of range ``not-acceptable``
+(type modify). A refused subscription is not kept, a subscription it would
+have replaced stays, and no other subscriber notices anything. Ids, field
+counts and attribute lengths are the protocol layer's limits
+(:mod:`xiotlab.protocol.events`), refused ``bad-request`` before this module
+sees the request.
 """
 
 from __future__ import annotations
@@ -17,13 +32,39 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from ..errors import StanzaError
 from ..protocol import events, sensordata
-from ..protocol.values import Field, ReadoutError, ValueType
+from ..protocol.values import Duration, Field, ReadoutError, ValueType
 from ..runtime import network
 
 log = logging.getLogger("xiotlab")
 
-MAX_PENDING = 100_000  # values waiting for one subscriber; beyond, the oldest are dropped
+MAX_SUBSCRIPTIONS_PER_FRIEND = 32
+"""Most subscriptions one friend (bare JID) holds at once. Every reported value is matched against
+every subscription, so each one costs the thing time at every report: a person watching a device
+from a few notebooks needs a handful, and 10,137 of them once cost a thing all of its time."""
+
+MAX_TRIGGERS_PER_FRIEND = 10_000
+"""Most fields one friend's subscriptions name in all (a subscription naming none watches every
+field and counts none). Each named field is a trigger kept in memory, a few hundred bytes: 1,000
+subscriptions of 1,000 fields once took a thing from 93 to 399 MB; this keeps a friend under ~3 MB."""
+
+MAX_PENDING_PER_FRIEND = 100_000
+"""Most values waiting to be sent to one friend, all its subscriptions together (``minInt`` holds
+values back); beyond, each subscription drops its oldest. About 1 MB of references at most."""
+
+LONGEST_MIN_INTERVAL = 86_400.0
+"""Longest ``minInt``, in seconds (a day). Values gather while an event is held back, so a longer
+wait only drops more of them (:data:`MAX_PENDING_PER_FRIEND`); a subscriber wanting less than a
+value a day reads the thing instead."""
+
+SHORTEST_MAX_INTERVAL = 1.0
+"""Shortest ``maxInt``, in seconds. Each time it passes the thing calls the subscription's sensor
+functions and sends what they say: at most a readout a second per subscription keeps a friend's
+heartbeats from keeping a device (whose sensor functions may be slow) busy."""
+
+LONGEST_MAX_INTERVAL = 86_400.0
+"""Longest ``maxInt``, in seconds (a day): a heartbeat rarer than that tells a subscriber nothing in time."""
 # Least time between two events of one subscription: values reported meanwhile share a message.
 # A few milliseconds keep latency low and turn thousands of reports a second into ~200 messages.
 BATCH_WINDOW = 0.005
@@ -38,12 +79,24 @@ _NUMERIC = (ValueType.QUANTITY, ValueType.INTEGER, ValueType.LONG)
 
 
 @dataclasses.dataclass(eq=False)
+class Share:
+    """What one friend (bare JID) holds: subscriptions, the fields they name, values waiting."""
+
+    subscriptions: int = 0
+    triggers: int = 0
+    pending: int = 0
+
+
+@dataclasses.dataclass(eq=False)
 class Active:
-    """One subscription being served."""
+    """One subscription being served; ``min_seconds``/``max_seconds`` are its checked intervals."""
 
     subscriber: str
     spec: events.Subscription
     request: sensordata.ReadoutRequest
+    share: Share
+    min_seconds: float = 0.0
+    max_seconds: float | None = None
     reference: dict[str, object] = dataclasses.field(default_factory=dict)
     pending: list[Field] = dataclasses.field(default_factory=list)
     dropped: int = 0
@@ -93,8 +146,45 @@ def fragments(request_id: str, fields: list[Field], errors: list[ReadoutError], 
     ]
 
 
-def _seconds(duration) -> float | None:
-    return None if duration is None else max(0.0, duration.to_timedelta().total_seconds())
+def intervals(spec: events.Subscription) -> tuple[float, float | None]:
+    """``(minInt, maxInt)`` of ``spec`` in seconds (0 and None when absent), checked against the limits.
+
+    Raises :class:`~xiotlab.errors.StanzaError` ``not-acceptable`` for a negative interval, one
+    out of range (:data:`LONGEST_MIN_INTERVAL`, :data:`SHORTEST_MAX_INTERVAL`,
+    :data:`LONGEST_MAX_INTERVAL`; years and months are always out of range), or ``maxInt``
+    below ``minInt``.
+    """
+    least = _within(spec.min_interval, "minInt", 0.0, LONGEST_MIN_INTERVAL)
+    most = _within(spec.max_interval, "maxInt", SHORTEST_MAX_INTERVAL, LONGEST_MAX_INTERVAL)
+    if most is not None and least is not None and most < least:
+        raise _not_acceptable(f"maxInt ({spec.max_interval}) is shorter than minInt ({spec.min_interval})")
+    return least or 0.0, most
+
+
+def _within(duration: Duration | None, name: str, shortest: float, longest: float) -> float | None:
+    if duration is None:
+        return None
+    try:
+        seconds = duration.to_timedelta().total_seconds()
+    except (ValueError, OverflowError):  # years or months, or beyond any date: longer than a day anyway
+        seconds = float("inf")
+    if not shortest <= seconds <= longest:
+        raise _not_acceptable(f"{name} is {duration}; this thing takes {shortest:g} to {longest:g} seconds")
+    return seconds
+
+
+def _not_acceptable(why: str) -> StanzaError:
+    return StanzaError(f"Subscription refused: {why}.", condition="not-acceptable", kind="modify")
+
+
+def _too_much(why: str) -> StanzaError:
+    return StanzaError(
+        f"Subscription refused: {why}. Unsubscribe from some first.", condition="resource-constraint", kind="wait"
+    )
+
+
+def _friend(subscriber: str) -> str:
+    return subscriber.split("/", 1)[0]
 
 
 class SubscriptionEngine:
@@ -104,6 +194,7 @@ class SubscriptionEngine:
         self._send = send
         self._read = read
         self._active: dict[tuple[str, str], Active] = {}
+        self._shares: dict[str, Share] = {}  # by friend (bare JID)
 
     def __len__(self) -> int:
         return len(self._active)
@@ -112,19 +203,48 @@ class SubscriptionEngine:
         return {subscriber for subscriber, _ in self._active}
 
     def add(self, subscriber: str, spec: events.Subscription) -> Active:
-        """Start serving ``spec`` (replacing a subscription with the same id from the same subscriber)."""
+        """Start serving ``spec`` (replacing a subscription with the same id from the same subscriber).
+
+        Raises :class:`~xiotlab.errors.StanzaError` when ``spec`` is beyond the limits (see the
+        module's docstring); then nothing changes, the subscription it would replace included.
+        """
+        least, most = intervals(spec)
+        share = self._shares.get(_friend(subscriber)) or Share()
+        self._check_share(share, self._active.get((subscriber, spec.id)), spec)
         self.remove(subscriber, spec.id)
-        active = Active(subscriber, spec, spec.readout_request())
+        self._shares[_friend(subscriber)] = share
+        active = Active(subscriber, spec, spec.readout_request(), share, least, most)
         self._active[(subscriber, spec.id)] = active
+        share.subscriptions += 1
+        share.triggers += len(spec.fields)
         self._schedule_poll(active)
         if spec.request:
             network.spawn(self._poll(active))
         return active
 
+    @staticmethod
+    def _check_share(share: Share, replaced: Active | None, spec: events.Subscription) -> None:
+        """Refuse ``spec`` if, instead of ``replaced``, it would take its friend over a limit."""
+        subscriptions = share.subscriptions + (0 if replaced else 1)
+        if subscriptions > MAX_SUBSCRIPTIONS_PER_FRIEND:
+            raise _too_much(f"a friend may hold at most {MAX_SUBSCRIPTIONS_PER_FRIEND} subscriptions at once")
+        triggers = share.triggers - (len(replaced.spec.fields) if replaced else 0) + len(spec.fields)
+        if triggers > MAX_TRIGGERS_PER_FRIEND:
+            raise _too_much(
+                f"a friend's subscriptions may name at most {MAX_TRIGGERS_PER_FRIEND} fields in all; "
+                f"this one would make {triggers}"
+            )
+
     def remove(self, subscriber: str, subscription_id: str) -> bool:
         active = self._active.pop((subscriber, subscription_id), None)
         if active is None:
             return False
+        share = active.share
+        share.subscriptions -= 1
+        share.triggers -= len(active.spec.fields)
+        share.pending -= len(active.pending)
+        if share.subscriptions == 0:
+            self._shares.pop(_friend(subscriber), None)
         for handle in (active.flush, active.poll):
             if handle is not None:
                 handle.cancel()
@@ -150,17 +270,20 @@ class SubscriptionEngine:
             if not fired:
                 continue
             active.pending.extend(fired)
-            overflow = len(active.pending) - MAX_PENDING
+            share = active.share
+            share.pending += len(fired)
+            overflow = min(share.pending - MAX_PENDING_PER_FRIEND, len(active.pending))
             if overflow > 0:
                 del active.pending[:overflow]
                 active.dropped += overflow
+                share.pending -= overflow
             self._schedule_flush(active)
 
     def _schedule_flush(self, active: Active) -> None:
         if active.flush is not None:
             return  # one is due already; the new values go with it
         loop = asyncio.get_running_loop()
-        spacing = max(_seconds(active.spec.min_interval) or 0.0, BATCH_WINDOW)
+        spacing = max(active.min_seconds, BATCH_WINDOW)
         wait = spacing - (time.monotonic() - active.last_sent)
         if wait > 0:
             active.flush = loop.call_later(wait, self._flush, active)
@@ -171,6 +294,7 @@ class SubscriptionEngine:
     def _flush(self, active: Active) -> None:
         active.flush = None
         fields, active.pending = active.pending, []
+        active.share.pending -= len(fields)
         if fields:
             self._emit(active, fields, [])
 
@@ -185,7 +309,7 @@ class SubscriptionEngine:
         self._schedule_poll(active)
 
     def _schedule_poll(self, active: Active) -> None:
-        interval = _seconds(active.spec.max_interval)
+        interval = active.max_seconds
         if active.poll is not None:
             active.poll.cancel()
         if interval:

@@ -2,7 +2,8 @@
 
 The protocols are served by one service each, on the thing's connection:
 :mod:`.ownership` (friend requests), :mod:`.sensing` (readouts and
-subscriptions), :mod:`.controls` (set and forms). Each sees the client and
+subscriptions), :mod:`.controls` (set and forms), :mod:`.chat` (the same, typed
+by a person in any XMPP client). Each sees the client and
 the thing's access rules (:mod:`.access`), nothing else; this class is their
 public face.
 """
@@ -16,7 +17,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from ..protocol.values import Field, QoS
+from ..runtime.connection import State
 from .access import OwnerRules
+from .chat import ChatService
 from .controls import ControlService, describe
 from .friendship import Policy, policy_check
 from .ownership import FriendshipService
@@ -68,9 +71,11 @@ class Thing(Participant):
         self._friendship = FriendshipService(self._client, self._access, policy_check(policy))
         self._sensing = SensorService(self._client, self._access, history_size)
         self._controls = ControlService(self._client, self._access)
-        self._attach(self._friendship, self._sensing, self._controls)
+        self._chat = ChatService(self._client, self._access, self._sensing.sensors, self._controls)
+        self._attach(self._friendship, self._sensing, self._controls, self._chat)
         self._timers = Timers(self.jid, self.report)
-        self._client.on_event("disconnected", lambda _: self._timers.stop())
+        # A device keeps measuring while its connection is being taken back; it stops when it goes offline.
+        self.connection.observe(self._on_connection_state)
 
     @property
     def owner(self) -> str | None:
@@ -80,6 +85,10 @@ class Thing(Participant):
     @owner.setter
     def owner(self, jid: str | None) -> None:
         self._access.owner = self.resolve(jid) if jid else None
+
+    def _on_connection_state(self, _connection, state: State) -> None:
+        if state is State.OFFLINE:
+            self._timers.stop()
 
     async def _on_online(self) -> None:
         self._timers.start()

@@ -5,10 +5,15 @@ Every XMPP client of the process runs on one asyncio loop on a daemon thread
 paired forms that :func:`network_call` and :func:`blocking` make.
 """
 
-from .client import DEFAULT_TIMEOUT, Endpoint, ErrorReply, XmppClient
+from . import secrets
+from .client import DEFAULT_TIMEOUT, XmppClient
 from .loop import blocking, network, network_call
 from .observable import Observable
+from .serving import ErrorReply
 from .trace import Trace, TraceEntry
+from .xmpp import Endpoint
+
+secrets.install()  # before any client exists: slixmpp logs the SASL exchange at DEBUG
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -1,8 +1,8 @@
-"""One XMPP client connection: slixmpp, set up the lab's way, with typed errors and a trace.
+"""One XMPP client connection: getting and staying online, requests with typed errors, a trace.
 
-Everything here runs on the network loop. TLS is always on (STARTTLS, plain
-connections refused) and always verified: against the lab's CA, a CA file
-given by the user, or the system's trusted authorities.
+Everything here runs on the network loop. The stream itself (TLS, plugins,
+stream management) is :mod:`.xmpp`'s; routing and answering requests,
+:mod:`.serving`'s; what the client announces, :mod:`.discovery`'s.
 """
 
 from __future__ import annotations
@@ -10,120 +10,97 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import functools
+import itertools
 import logging
 import ssl
 import weakref
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 from xml.sax.saxutils import quoteattr
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher.base import MatcherBase
 
 from ..errors import (
     AuthenticationFailed,
     CannotConnect,
     CertificateError,
-    Forbidden,
+    ConnectionLost,
     NotConnected,
-    ProtocolError,
-    StanzaError,
     TimedOut,
+    XmppError,
 )
 from ..protocol import stanza_errors
+from .connection import BACKOFF, Connection, State
+from .discovery import Discovery
 from .loop import network
+from .serving import Handler, Router
 from .trace import Trace
+from .xmpp import Endpoint, LabStream
 
 log = logging.getLogger("xiotlab")
 
 DEFAULT_TIMEOUT = 10.0
 
-Handler = Callable[[slixmpp.JID, ET.Element], Awaitable[Iterable[ET.Element] | None]]
 IqKind = Literal["get", "set"]
 ErrorReader = Callable[[ET.Element], Exception]  # an iq error answer -> the exception to raise
 
 _live: weakref.WeakSet[XmppClient] = weakref.WeakSet()
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where and how to reach a server. ``host``/``port`` None: DNS, as any XMPP client does."""
-
-    host: str | None = None
-    port: int | None = None
-    ca_file: Path | None = None
-
-    def describe(self, domain: str) -> str:
-        return f"{self.host}:{self.port}" if self.host else f"{domain} (via DNS)"
-
-
-@functools.cache
-def tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    """One verifying TLS context per trust anchor, shared by every client that uses it.
-
-    ``ca_file`` None means the system's authorities. A context holding the system store
-    weighs hundreds of kilobytes; a fleet of a thousand things must not carry a thousand.
-    """
-    return ssl.create_default_context(cafile=None if ca_file is None else str(ca_file))
-
-
-class _Stream(slixmpp.ClientXMPP):
-    """slixmpp's client with the lab's defaults: STARTTLS only, verified, nothing automatic."""
-
-    def __init__(self, jid: str, password: str, endpoint: Endpoint) -> None:
-        super().__init__(jid, password, loop=network.loop, ssl_context=tls_context(endpoint.ca_file))
-        self.enable_direct_tls = False
-        self.enable_plaintext = False
-        self.enable_starttls = True
-        # Friend requests are decided by the roles, never accepted blindly.
-        self.roster.auto_authorize = None  # type: ignore[assignment]  # None: "ask the application"; typed bool
-        self.roster.auto_subscribe = False
-        self.register_plugin("xep_0030")  # service discovery
-        self.register_plugin("xep_0199")  # ping
-
-    def send_loop(self) -> asyncio.Future | None:
-        """The task that sends queued stanzas, if one was started.
-
-        slixmpp leaves it waiting after a disconnect and cancels it only when the stream
-        is garbage collected, which asyncio reports as a task destroyed while pending:
-        :meth:`XmppClient.disconnect` ends it instead; the next connect starts a fresh one.
-        """
-        return self._run_out_filters
-
-
 class XmppClient:
-    """A connection to an XMPP server as one account, with a :class:`Trace` of its stanzas."""
+    """A connection to an XMPP server as one account, with a :class:`Trace` of its stanzas.
+
+    Once online, a lost connection is taken back by itself (``reconnect=False`` turns that
+    off): the server's stream management resumes the session where it can (nothing lost),
+    otherwise a fresh session starts. :attr:`connection` says where it stands.
+    """
 
     def __init__(self, jid: str, password: str, endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT,
-                 trace_size: int = 2000, read_error: ErrorReader = stanza_errors.read_error) -> None:  # fmt: skip
+                 trace_size: int = 2000, read_error: ErrorReader = stanza_errors.read_error,
+                 reconnect: bool = True) -> None:  # fmt: skip
         self.endpoint = endpoint
         self.timeout = timeout
         self.read_error = read_error  # error answers to exceptions, unless a request brings its own reader
+        self.reconnect = reconnect
         self.trace = Trace(trace_size)
-        self.stream = _Stream(jid, password, endpoint)
+        self.stream = LabStream(jid, password, endpoint)
         self.stream.add_filter("out", self._trace_out)
         self.stream.add_filter("in", self._trace_in)
-        self.online = False
+        self.connection = Connection()
         self.stream.add_event_handler("disconnected", self._on_disconnected)
-        self._routes: dict[str, dict[str, Callable]] = {}
-        self._features: set[str] = set()
+        self.router = Router(self.stream)
+        self.discovery = Discovery(self.stream, lambda: self.online)
+        self._leaving = False
+        self._coming_back: asyncio.Task | None = None
+        self._back = asyncio.Event()  # set while online, for calls that wait out a reconnection
+        self._in_flight: dict[asyncio.Future, str] = {}  # waiting iqs -> why they were ended, if they were
         _live.add(self)
 
     @property
     def jid(self) -> slixmpp.JID:
         return self.stream.boundjid
 
+    @property
+    def online(self) -> bool:
+        return self.connection.state is State.ONLINE
+
     # --- connecting -------------------------------------------------------
 
     async def connect(self, timeout: float | None = None) -> None:
         """Connect, authenticate, bind, fetch the roster; raise a typed error on failure."""
-        timeout = self.timeout if timeout is None else timeout
+        self._leaving = False
+        self.connection.change(State.CONNECTING)
+        try:
+            await self._attempt(self.timeout if timeout is None else timeout)
+        except BaseException:
+            self.connection.change(State.OFFLINE)
+            raise
+        self._went_online()
+
+    async def _attempt(self, timeout: float) -> bool:
+        """One try at getting online; True if the server resumed the previous session."""
         outcome: asyncio.Future = asyncio.get_running_loop().create_future()
 
         def settle(result) -> None:
@@ -131,7 +108,8 @@ class XmppClient:
                 outcome.set_result(result)
 
         handlers = {
-            "session_start": lambda _: settle(None),
+            "session_start": lambda _: settle(False),
+            "session_resumed": lambda _: settle(True),
             "failed_auth": lambda _: settle(self._auth_error()),
             "connection_failed": lambda e: settle(self._connect_error(e)),
             "ssl_invalid_chain": lambda e: settle(self._certificate_error(e)),
@@ -145,23 +123,30 @@ class XmppClient:
         try:
             self.stream.connect(self.endpoint.host, self.endpoint.port)
             try:
-                error = await asyncio.wait_for(outcome, timeout)
+                result = await asyncio.wait_for(outcome, timeout)
             except TimeoutError:
-                error = TimedOut(
+                result = TimedOut(
                     f"{self.jid.bare} did not get online at {self.endpoint.describe(self.jid.domain)} within "
                     f"{timeout:g} s. Is the server running there? Check host and port, or pass a longer timeout."
                 )
-            if error is None:
+            if isinstance(result, Exception):
+                self._abandon()
+                await self._stop_send_loop()
+                raise result
+            if not result:  # a fresh session: the server knows nothing of the old one
                 await self.stream.get_roster(timeout=timeout)
-                self._publish_features(self._features)
-                self.online = True
-                return
-            self._abandon()
-            await self._stop_send_loop()
-            raise error
+                self.discovery.publish(self.discovery.features)
+            return result
         finally:
             for event, handler in handlers.items():
                 self.stream.del_event_handler(event, handler)
+
+    def _went_online(self, resumed: bool | None = None) -> None:
+        if resumed is None:
+            self.connection.change(State.ONLINE)
+        else:
+            self.connection.restored(resumed)
+        self._back.set()
 
     def _auth_error(self) -> AuthenticationFailed:
         return AuthenticationFailed(
@@ -196,10 +181,17 @@ class XmppClient:
         self.stream.abort()
 
     async def disconnect(self, timeout: float | None = None) -> None:
-        """Say goodbye (unavailable presence, end of stream) and close."""
-        if not self.online and self.stream.transport is None:
+        """Say goodbye (unavailable presence, end of stream) and close; stop any reconnecting."""
+        self._leaving = True
+        if self._coming_back is not None:
+            self._coming_back.cancel()
+        was = self.connection.state
+        self.connection.change(State.OFFLINE)
+        self._back.clear()
+        if was is not State.ONLINE and self.stream.transport is None:
+            self.stream.cancel_connection_attempt()
+            await self._stop_send_loop()
             return
-        self.online = False
         timeout = self.timeout if timeout is None else timeout
         try:
             await asyncio.wait_for(self.stream.disconnect(wait=min(timeout, 2.0)), timeout)
@@ -215,14 +207,58 @@ class XmppClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
 
-    def _on_disconnected(self, _reason) -> None:
-        self.online = False
+    # --- staying up ---------------------------------------------------------
+
+    def _on_disconnected(self, reason) -> None:
+        if self.connection.state is not State.ONLINE:
+            return  # a failed attempt, or our own goodbye
+        self._back.clear()
+        why = f"the connection to {self.endpoint.describe(self.jid.domain)} was lost ({reason or 'closed'})"
+        self._end_calls_in_flight(why)
+        coming_back = self.reconnect and not self._leaving
+        self.connection.lost(why, coming_back=coming_back)
+        if coming_back:
+            self._coming_back = network.spawn(self._come_back())
+
+    async def _come_back(self) -> None:
+        """Try again, pausing longer each time, until online, told to stop, or refused for good."""
+        pauses = itertools.chain(BACKOFF, itertools.repeat(BACKOFF[-1]))
+        while not self._leaving:
+            await asyncio.sleep(next(pauses))
+            self.connection.attempts += 1
+            try:
+                resumed = await self._attempt(min(self.timeout, 10.0))
+            except AuthenticationFailed as e:  # the account is gone or changed: retrying cannot help
+                self.connection.last_error = str(e)
+                self.connection.change(State.OFFLINE)
+                return
+            except XmppError as e:
+                self.connection.last_error = str(e)
+                continue
+            self._went_online(resumed)
+            return
+
+    def _end_calls_in_flight(self, why: str) -> None:
+        for waiting in self._in_flight:
+            self._in_flight[waiting] = why
+            waiting.cancel()
+
+    async def ready(self, timeout: float | None = None) -> None:
+        """Return once online: at once, or when a reconnection under way succeeds within ``timeout``."""
+        if self.online:
+            return
+        if self.connection.state is not State.RECONNECTING:
+            raise NotConnected(f"{self.jid.bare} is not online: call `start()` first.")
+        timeout = self.timeout if timeout is None else timeout
+        try:
+            await asyncio.wait_for(self._back.wait(), timeout)
+        except TimeoutError:
+            raise TimedOut(
+                f"{self.jid.bare} lost its connection and was not back within {timeout:g} s "
+                f"({self.connection.attempts} attempts; last: {self.connection.last_error or 'none yet'})."
+            ) from None
 
     # --- sending ----------------------------------------------------------
-
-    def require_online(self) -> None:
-        if not self.online:
-            raise NotConnected(f"{self.jid.bare} is not online: call `start()` first.")
 
     async def iq(
         self, iq: slixmpp.Iq, timeout: float | None = None, read_error: ErrorReader | None = None
@@ -232,14 +268,22 @@ class XmppClient:
         ``read_error(error_iq)`` turns an error answer into the exception to raise, for
         protocols whose errors say more than a condition (control parameters, say).
         """
-        self.require_online()
         timeout = self.timeout if timeout is None else timeout
+        await self.ready(timeout)
+        waiting = asyncio.ensure_future(iq.send(timeout=timeout))
+        self._in_flight[waiting] = ""
         try:
-            return await iq.send(timeout=timeout)
+            return await waiting
         except IqTimeout:
             raise TimedOut(f"{iq['to']} did not answer within {timeout:g} s.") from None
         except IqError as e:
             raise (read_error or self.read_error)(e.iq.xml) from None
+        except asyncio.CancelledError:
+            if self._in_flight.get(waiting):  # ended by a lost connection, not by our caller
+                raise ConnectionLost(f"No answer from {iq['to']}: {self._in_flight[waiting]}.") from None
+            raise
+        finally:
+            del self._in_flight[waiting]
 
     async def request(
         self,
@@ -268,7 +312,17 @@ class XmppClient:
         message = ET.Element("{jabber:client}message", {"to": to, "type": kind, "id": self.stream.new_id()})
         message.extend(payloads)
         self.trace.record("out", message)
-        self.stream.send(_message_text(message))
+        self.stream.send_text(_message_text(message))
+
+    def send_chat(
+        self, to: str, text: str, kind: str = "chat", thread: str | None = None, payloads: Iterable[ET.Element] = ()
+    ) -> None:
+        """Send ``text`` for a person to read, in a ``kind`` message (chat or normal), in ``thread``."""
+        message = self.stream.make_message(mto=to, mbody=text, mtype=kind)  # type: ignore[arg-type]  # typed as a Literal
+        if thread:
+            message["thread"] = thread
+        message.xml.extend(payloads)
+        message.send()
 
     # --- friendship: presence subscriptions -------------------------------------
 
@@ -297,98 +351,32 @@ class XmppClient:
     def off_event(self, event: str, handler: Callable[[Any], Any]) -> None:
         self.stream.del_event_handler(event, handler)
 
+    def set_identity(self, category: str, kind: str, name: str = "xiotlab") -> None:
+        """Who we are in service discovery: an identity of the XEP-0030 registry (``"client", "pc"``)."""
+        self.discovery.set_identity(category, kind, name)
+
     def add_features(self, features: Iterable[str]) -> None:
         """Announce ``features`` in service discovery (from the moment we are bound, if not yet)."""
-        new = set(features) - self._features
-        self._features |= new
-        if self.online:
-            self._publish_features(new)
+        self.discovery.add(features)
 
     def remove_features(self, features: Iterable[str]) -> None:
-        gone = self._features & set(features)
-        self._features -= gone
-        if self.online:
-            disco = self.stream.plugin["xep_0030"]
-            for feature in gone:
-                disco.del_feature(jid=self.jid, feature=feature)
-
-    def _publish_features(self, features: Iterable[str]) -> None:
-        # Discovery data is kept per full JID, known only once bound; announced before presence,
-        # because a friend may ask what we support as soon as it sees us.
-        disco = self.stream.plugin["xep_0030"]
-        for feature in features:
-            disco.add_feature(feature, jid=self.jid)
-
-    # --- serving requests ---------------------------------------------------
+        self.discovery.remove(features)
 
     def on(self, kind: str, tag: str, callback: Callable[[Any, ET.Element], Any]) -> None:
-        """Call ``callback(stanza, payload)`` for each ``kind`` stanza ("iq" or "message") carrying ``tag``.
-
-        ``tag`` is a payload element in Clark notation (``{namespace}local``). One handler per
-        stanza kind routes by a dictionary lookup, so adding routes costs nothing per stanza.
-        """
-        routes = self._routes.get(kind)
-        if routes is None:
-            routes = self._routes[kind] = {}
-            top = f"{{jabber:client}}{kind}"
-            self.stream.register_handler(
-                Callback(
-                    f"xiotlab {kind} routes", _PayloadMatcher(top, routes), lambda stanza: _dispatch(stanza, routes)
-                )
-            )
-        routes[tag] = callback
+        """Call ``callback(stanza, payload)`` for each ``kind`` stanza carrying ``tag`` (see :class:`Router`)."""
+        self.router.on(kind, tag, callback)
 
     def off(self, kind: str, tag: str) -> None:
-        """Stop routing ``kind`` stanzas carrying ``tag`` (an iq nobody serves gets slixmpp's error)."""
-        self._routes.get(kind, {}).pop(tag, None)
+        self.router.off(kind, tag)
 
     def serve(
         self, namespaces: Iterable[str], local: str, handler: Handler, types: tuple[str, ...] = ("get", "set")
     ) -> None:
-        """Answer iqs carrying ``<local>`` in any of ``namespaces`` with ``await handler(sender, element)``.
+        """Answer iqs carrying ``<local>`` in ``namespaces`` with ``await handler(sender, element)``.
 
-        The handler returns the result's payload elements (or None for an empty result);
-        it runs as a task of its own, so a slow one holds up no other request. Typed
-        errors become XMPP errors: Forbidden → forbidden, ProtocolError → bad-request,
-        StanzaError → its condition, anything else → internal-server-error (and a log line).
-        An iq of a type the handler does not take is answered ``bad-request``, never left waiting.
+        See :meth:`.serving.Router.serve` for how errors are answered and the limits that hold.
         """
-
-        def answer(iq, element):
-            if iq["type"] in types:
-                network.spawn(self._answer(iq, element, handler))
-            elif iq["type"] in ("get", "set"):
-                send_error(
-                    iq,
-                    "modify",
-                    "bad-request",
-                    f"<{element.tag.rsplit('}', 1)[-1]}/> goes in an iq of type {' or '.join(types)}.",
-                )
-
-        for ns in namespaces:
-            self.on("iq", f"{{{ns}}}{local}", answer)
-
-    async def _answer(self, iq: slixmpp.Iq, element: ET.Element, handler: Handler) -> None:
-        try:
-            payload = await handler(iq["from"], element)
-        except ErrorReply as e:
-            answer = iq.reply(clear=True)
-            answer["type"] = "error"
-            answer.xml.extend(e.children)
-            answer.send()
-        except Forbidden as e:
-            send_error(iq, "auth", "forbidden", str(e))
-        except ProtocolError as e:
-            send_error(iq, "modify", "bad-request", str(e))
-        except StanzaError as e:
-            send_error(iq, e.kind, e.condition, e.text, e.details)
-        except Exception:
-            log.exception("answering %s from %s failed", element.tag, iq["from"])
-            send_error(iq, "wait", "internal-server-error", "The device failed while answering; see its log.")
-        else:
-            answer = iq.reply(clear=True)
-            answer.xml.extend(payload or ())
-            answer.send()
+        self.router.serve(namespaces, local, handler, types)
 
     # --- trace ------------------------------------------------------------
 
@@ -408,37 +396,6 @@ def _message_text(message: ET.Element) -> str:
     return f"<message{attributes}>{body}</message>"
 
 
-class _PayloadMatcher(MatcherBase):
-    """Matches stanzas of one kind that carry a routed payload element."""
-
-    def __init__(self, top: str, routes: dict[str, Callable]) -> None:
-        super().__init__(routes)
-        self.top = top
-        self.routes = routes
-
-    def match(self, stanza) -> bool:
-        xml = stanza.xml
-        return xml.tag == self.top and any(child.tag in self.routes for child in xml)
-
-
-def _dispatch(stanza, routes: dict[str, Callable]) -> None:
-    for child in stanza.xml:
-        callback = routes.get(child.tag)
-        if callback is not None:
-            callback(stanza, child)
-
-
-class ErrorReply(Exception):
-    """Raised by a request handler: answer with an iq error whose children are exactly these.
-
-    For protocols whose error answers have a shape of their own (legacy control).
-    """
-
-    def __init__(self, *children: ET.Element) -> None:
-        super().__init__("error reply")
-        self.children = children
-
-
 @atexit.register
 def _say_goodbye() -> None:
     """At interpreter exit, close every connection still open before the network thread stops.
@@ -455,14 +412,3 @@ def _say_goodbye() -> None:
             network.submit(close_all()).result(timeout=3)
         except Exception:  # exiting anyway: never block the interpreter's exit on a goodbye
             log.debug("closing connections at exit failed", exc_info=True)
-
-
-def send_error(iq: slixmpp.Iq, kind: str, condition: str, text: str, details: Iterable[ET.Element] = ()) -> None:
-    """Answer ``iq`` with an XMPP error (``kind``: cancel, modify, auth, wait), plus application ``details``."""
-    answer = iq.reply(clear=True)
-    answer["type"] = "error"
-    answer["error"]["type"] = kind
-    answer["error"]["condition"] = condition
-    answer["error"]["text"] = text
-    answer["error"].xml.extend(details)
-    answer.send()

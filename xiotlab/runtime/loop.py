@@ -22,6 +22,7 @@ from ..errors import WrongThread
 T = TypeVar("T")
 P = ParamSpec("P")
 THREAD_NAME = "xiotlab-network"
+WORKER_PREFIX = "xiotlab-worker"  # the loop's threads for blocking work (run_in_executor, to_thread)
 
 
 class NetworkThread:
@@ -32,6 +33,7 @@ class NetworkThread:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._running: set[asyncio.Task] = set()
+        self._workers: concurrent.futures.ThreadPoolExecutor | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -43,6 +45,9 @@ class NetworkThread:
     def _start(self) -> asyncio.AbstractEventLoop:
         ready = threading.Event()
         loop = asyncio.new_event_loop()
+        # Our own pool, named, and ours to renew: see release_idle().
+        self._workers = concurrent.futures.ThreadPoolExecutor(thread_name_prefix=WORKER_PREFIX)
+        loop.set_default_executor(self._workers)
 
         def serve() -> None:
             asyncio.set_event_loop(loop)
@@ -113,6 +118,43 @@ class NetworkThread:
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Start ``coro`` on the network loop without waiting for it."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def release_idle(self) -> bool:
+        """Give back the threads nothing uses: the network thread if its loop runs nothing, else idle workers.
+
+        Nothing runs when no task is pending on the loop: a connected client always
+        has one (its send loop), as do timers, subscriptions and calls under way.
+        Then the loop stops and its thread ends (True); the next network call starts
+        another. Otherwise the thread stays, and only the worker threads (blocking
+        control handlers and timers) that are idle end, the busy ones when done.
+        """
+        with self._lock:
+            loop, thread = self._loop, self._thread
+        if loop is None or loop.is_closed() or thread is None or not thread.is_alive():
+            return True
+        if self.is_current():
+            return False  # a thread cannot join itself
+
+        async def busy() -> bool:
+            if any(task is not asyncio.current_task() for task in asyncio.all_tasks()):
+                self._renew_workers(loop)
+                return True
+            return False
+
+        try:
+            if asyncio.run_coroutine_threadsafe(busy(), loop).result(timeout=5):
+                return False
+        except (concurrent.futures.TimeoutError, RuntimeError):
+            return False  # a loop too busy to answer is not idle
+        self.shutdown()
+        return True
+
+    def _renew_workers(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A fresh pool for later work; the old one's idle threads end now, its busy ones when done."""
+        old, self._workers = self._workers, concurrent.futures.ThreadPoolExecutor(thread_name_prefix=WORKER_PREFIX)
+        loop.set_default_executor(self._workers)
+        if old is not None:
+            old.shutdown(wait=False)
 
     def shutdown(self) -> None:
         """Stop the loop and join the thread; called at interpreter exit."""

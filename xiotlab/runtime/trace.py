@@ -1,24 +1,23 @@
 """What a client sent and received, stanza by stanza, for the protocol inspector.
 
 SASL exchanges and any ``<password>`` element are recorded with their
-content replaced by ``[redacted]``, so a trace can be shown or saved freely.
+content replaced by ``[redacted]``, so a trace can be shown or saved freely
+(:mod:`.secrets` says what is secret, for traces and logs alike).
 """
 
 from __future__ import annotations
 
 import collections
-import copy
 import datetime as dt
 import xml.etree.ElementTree as ET
 
 from slixmpp.xmlstream.tostring import tostring
 
-from ..protocol.namespaces import SASL
 from .observable import Observable
+from .secrets import REDACTED, redacted
 
-REDACTED = "[redacted]"
-# SASL elements whose text is a base64 authentication payload.
-_SASL_PAYLOADS = {"auth", "challenge", "response", "success"}
+__all__ = ["REDACTED", "Trace", "TraceEntry", "redacted"]
+
 _STANZA_NAMESPACES = {"", "jabber:client", "jabber:server"}
 
 
@@ -95,24 +94,6 @@ class Trace(Observable):
 
     def __repr__(self) -> str:
         return f"<Trace of {len(self.entries)} stanzas (at most {self.maxlen})>"
-
-
-def redacted(element: ET.Element) -> ET.Element:
-    """``element``, or a copy of it with secrets replaced: the original is never changed."""
-    secret_sasl = _namespace(element.tag) == SASL and _local(element.tag) in _SASL_PAYLOADS and bool(element.text)
-    # Passwords travel only in iqs (registration, legacy auth); big messages need no search.
-    passwords = (
-        [e for e in element.iter() if _local(e.tag) == "password" and e.text] if _local(element.tag) == "iq" else []
-    )
-    if not secret_sasl and not passwords:
-        return element
-    clone = copy.deepcopy(element)
-    if secret_sasl:
-        clone.text = REDACTED
-    for e in clone.iter():
-        if _local(e.tag) == "password" and e.text:
-            e.text = REDACTED
-    return clone
 
 
 def _namespace(tag: str) -> str:

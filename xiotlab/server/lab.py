@@ -133,7 +133,7 @@ class LabServer:
         self._refuse_if_running(files)
         certs = ensure_certificates(home / "certs", self.domain)
         for attempt in range(3):
-            self.port = self._requested_port or prosody.free_port(self.host)
+            self.port = self._requested_port or self._port_again(files) or prosody.free_port(self.host)
             if self._requested_port:
                 prosody.check_port_free(self.host, self.port)
             files.config.write_text(
@@ -149,12 +149,22 @@ class LabServer:
             process = prosody.launch(files, tied_to_this_process=not self._detach)
             try:
                 prosody.wait_until_listening(process, files, self.host, self.port)
+                files.port.write_text(str(self.port))
                 return process
             except PortInUse:
                 # A free port chosen by us can be grabbed before Prosody binds it: pick again.
                 if self._requested_port or attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def _port_again(self, files: prosody.ServerFiles) -> int | None:
+        """The port this lab had last time, if it is free: clients that knew it come back by themselves."""
+        try:
+            port = int(files.port.read_text())
+            prosody.check_port_free(self.host, port)
+        except (OSError, ValueError, PortInUse):
+            return None
+        return port
 
     def stop(self) -> None:
         """Stop the server; an ephemeral lab's state is removed. Safe to call twice."""

@@ -6,8 +6,9 @@ requires TLS, and leaves out server-to-server and the ``limits`` module
 
 A lab that belongs to a Python process must die with it, even when that
 process is killed: the server is started under ``setpriv --pdeathsig``, from
-a spawner thread that lives as long as the process, because the kernel sends
-the parent-death signal when the *thread* that forked exits.
+a spawner thread that lives as long as such a server runs, because the kernel
+sends the parent-death signal when the *thread* that forked exits
+(:func:`release_spawner` ends the thread once none runs).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,9 @@ INSTALL_HINT = "sudo apt-get install prosody"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 
-_spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="xiotlab-spawner")
+_spawner: concurrent.futures.ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+_tied: list[subprocess.Popen] = []  # servers that get SIGTERM when the spawner thread exits
 
 
 class _InHome:
@@ -53,6 +57,7 @@ class ServerFiles:
     log = _InHome("prosody.log")
     data = _InHome("data")
     pidfile = _InHome("prosody.pid")
+    port = _InHome("port")  # the port it listened on last, kept across stops so clients find it again
 
 
 def find_prosody() -> str:
@@ -72,7 +77,19 @@ def _lua(text: str | Path) -> str:
 
 def render_config(files: ServerFiles, *, domain: str, host: str, port: int, certificate: Path, key: Path) -> str:
     """Prosody's configuration for a private lab on ``host:port`` serving ``domain``."""
-    modules = ["roster", "saslauth", "tls", "disco", "ping", "presence", "offline", "posix", "time", "version"]
+    modules = [
+        "roster",
+        "saslauth",
+        "tls",
+        "disco",
+        "ping",
+        "presence",
+        "offline",
+        "posix",
+        "time",
+        "version",
+        "smacks",
+    ]
     return "\n".join(
         [
             "-- Written by xiotlab at every start; edits are overwritten.",
@@ -88,6 +105,9 @@ def render_config(files: ServerFiles, *, domain: str, host: str, port: int, cert
             "modules_enabled = { " + ", ".join(_lua(m) for m in modules) + " }",
             'modules_disabled = { "s2s", "limits" }',
             "c2s_require_encryption = true",
+            # A dropped client's session waits this long to be resumed (XEP-0198); meanwhile its
+            # friends still see it online, so a device that died shows offline after half a minute.
+            "smacks_hibernation_time = 30",
             'authentication = "internal_hashed"',
             'storage = "internal"',
             "allow_registration = false",
@@ -130,8 +150,11 @@ def launch(files: ServerFiles, *, tied_to_this_process: bool) -> subprocess.Pope
     command = [find_prosody(), "--config", str(files.config), "-F"]
     if tied_to_this_process:
         command = ["setpriv", "--pdeathsig", "TERM", "--", *command]
-    with open(files.log, "ab") as log:
-        return _spawner.submit(
+    global _spawner
+    with open(files.log, "ab") as log, _spawner_lock:
+        if _spawner is None:
+            _spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="xiotlab-spawner")
+        process = _spawner.submit(
             subprocess.Popen,
             command,
             stdin=subprocess.DEVNULL,
@@ -140,6 +163,24 @@ def launch(files: ServerFiles, *, tied_to_this_process: bool) -> subprocess.Pope
             cwd=files.home,
             start_new_session=not tied_to_this_process,
         ).result()
+        if tied_to_this_process:
+            _tied.append(process)
+        return process
+
+
+def release_spawner() -> bool:
+    """End the spawner thread unless a server tied to it still runs; True if no spawner thread is left.
+
+    The next :func:`launch` starts another. A tied server would get SIGTERM when
+    the thread ends, so while one runs the thread stays.
+    """
+    global _spawner
+    with _spawner_lock:
+        _tied[:] = [process for process in _tied if process.poll() is None]
+        if _spawner is not None and not _tied:
+            _spawner.shutdown(wait=True)
+            _spawner = None
+        return _spawner is None
 
 
 def wait_until_listening(process: subprocess.Popen, files: ServerFiles, host: str, port: int) -> None:

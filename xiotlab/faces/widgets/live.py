@@ -123,11 +123,29 @@ class _UIThread:
             self._thread = threading.Thread(target=self._run, name="xiotlab-ui", daemon=True)
             self._thread.start()
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the thread; the next request starts another.
+
+        Redraws still queued are dropped, and may be asked for again: a widget
+        that is drawn again later draws its state of then.
+        """
+        with self.lock:
+            thread, self._thread = self._thread, None
+            for _, _, redraws in self._queue:
+                redraws.dequeued()
+            self._queue.clear()
+            self._wake.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)  # a redraw under way finishes first
+
     def _run(self) -> None:
+        me = threading.current_thread()
         while True:
             with self.lock:
-                while not self._queue or self._queue[0][0] > time.monotonic():
+                while self._thread is me and (not self._queue or self._queue[0][0] > time.monotonic()):
                     self._wake.wait(self._queue[0][0] - time.monotonic() if self._queue else None)
+                if self._thread is not me:
+                    return  # stopped, or replaced by a thread of its own
                 _, _, redraws = heapq.heappop(self._queue)
                 # Before drawing: a request that arrives during the draw queues the next one.
                 redraws.dequeued()
@@ -136,6 +154,11 @@ class _UIThread:
 
 _ui = _UIThread()
 _appending = threading.Lock()
+
+
+def stop_ui_thread() -> None:
+    """End the UI thread (``%unload_ext``); a widget that asks for a redraw later starts it again."""
+    _ui.stop()
 
 
 def show_error(errors: ipywidgets.Output | None, error: BaseException) -> None:

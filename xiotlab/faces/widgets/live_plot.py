@@ -144,6 +144,7 @@ class LivePlot(ipywidgets.VBox):
         self._series_lock = threading.Lock()  # the network thread writes what the UI thread reads
         self.origin: float | None = None  # POSIX time of x = 0: the first value drawn
         self.stream: Stream | None = None
+        self._gaps_drawn = 0  # gaps of the stream already drawn as breaks in the lines
         self.errors = error_area()
         self.figure = go.FigureWidget(layout=_layout(title))
         self._traces_drawn = 0
@@ -168,11 +169,14 @@ class LivePlot(ipywidgets.VBox):
         if fields is not None:
             self.fields = [fields] if isinstance(fields, str) else list(fields)
         self.stream = stream
+        self._gaps_drawn = len(stream.gaps)
         stream.on_data(self._feed)
         self.redraws.request()
         return self
 
     def _on_batch(self, batch: list[Field]) -> None:
+        if not batch:
+            self._break_lines()  # an empty batch: the stream ended, or a gap opened or closed
         by_name: dict[str, list[Field]] = {}
         for field in batch:
             if self.fields is None or field.name in self.fields:
@@ -180,6 +184,16 @@ class LivePlot(ipywidgets.VBox):
         with self._series_lock:
             for name, fields in by_name.items():
                 self._add(name, fields)
+        self.redraws.request()
+
+    def _break_lines(self) -> None:
+        """A missing value at the start of each new gap: the lines break where values could not come."""
+        gaps = self.stream.gaps if self.stream is not None else []
+        with self._series_lock:
+            for gap in gaps[self._gaps_drawn :]:
+                for series in self.series.values():
+                    series.extend(np.array([gap.start.timestamp()]), np.array([np.nan]))
+            self._gaps_drawn = len(gaps)
         self.redraws.request()
 
     def _add(self, name: str, fields: list[Field]) -> None:

@@ -4,7 +4,9 @@
 
 Each contact shows a presence dot (green online, amber away, red do not
 disturb, grey offline), its JID, its status text and, in words, where the
-friendship stands. For an :class:`~xiotlab.roles.owner.Owner` a second
+friendship stands; the caption says whether the participant itself is
+online, reconnecting (and how often it tried) or offline. For an
+:class:`~xiotlab.roles.owner.Owner` a second
 section lists the friend requests waiting for a decision, each with
 *Approve* and *Reject* buttons; an answered request disappears by itself.
 """
@@ -78,6 +80,7 @@ class Roster(ipywidgets.VBox):
         # Drawn once here, before observing: afterwards only the UI thread draws, never two at once.
         self._redraws.now()
         participant.roster.observe(self._on_roster)
+        participant.connection.observe(self._on_connection)
         if self._owner is not None:
             self._owner.requests.observe(self._on_requests)
         self._redraws.request()  # what changed between the first draw and observing
@@ -85,6 +88,9 @@ class Roster(ipywidgets.VBox):
     # --- events (network thread) ------------------------------------------
 
     def _on_roster(self, roster, jid) -> None:
+        self._redraws.request()
+
+    def _on_connection(self, connection, state) -> None:
         self._redraws.request()
 
     def _on_requests(self, requests, request) -> None:
@@ -107,7 +113,8 @@ class Roster(ipywidgets.VBox):
 
     def _table_html(self) -> str:
         contacts = self._contacts()
-        caption = f"Contacts of {html.escape(self.participant.jid)}"
+        state = self.participant.connection.words
+        caption = f"Contacts of {html.escape(self.participant.jid)} <span data-connection>({html.escape(state)})</span>"
         rows = "".join(_contact_row(c) for c in contacts) or (
             "<tr><td colspan=4><i>No contacts yet: befriend someone.</i></td></tr>"
         )
@@ -160,6 +167,7 @@ class Roster(ipywidgets.VBox):
         if redraws is not None and not redraws.closed:
             redraws.close()
             self.participant.roster.unobserve(self._on_roster)
+            self.participant.connection.unobserve(self._on_connection)
             if self._owner is not None:
                 self._owner.requests.unobserve(self._on_requests)
             for row in self._rows.values():
@@ -172,7 +180,8 @@ class Roster(ipywidgets.VBox):
     def __repr__(self) -> str:
         contacts = self._contacts()
         waiting = f", {len(self._owner.requests)} requests waiting" if self._owner is not None else ""
-        lines = [f"<Roster widget of {self.participant.jid}: {len(contacts)} contacts{waiting}>"]
+        state = self.participant.connection.words
+        lines = [f"<Roster widget of {self.participant.jid} ({state}): {len(contacts)} contacts{waiting}>"]
         for c in contacts:
             status = f" {c.status!r}" if c.status else ""
             lines.append(f"  {c.jid}: {PRESENCE.get(c.presence, (c.presence,))[0]}, {friendship(c)}{status}")
