@@ -22,7 +22,7 @@ from . import secrets
 from .loop import network
 
 CAPS_NODE = "https://github.com/xiotlab/xiotlab"  # XEP-0115: the software's URI, in every presence
-SM_WINDOW = 10  # stanzas between stream management ack requests
+SM_WINDOW = 10  # stanzas between our stream management ack requests (the server asks as often)
 
 
 @dataclass(frozen=True)
