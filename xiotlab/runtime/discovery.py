@@ -83,7 +83,8 @@ class Discovery:
 
     async def _send_with_fresh_caps(self, presence: slixmpp.Presence) -> None:
         await self._stream.plugin["xep_0115"].update_caps(self._stream.boundjid, broadcast=False)
-        presence.send()
+        if self._online():  # not after a goodbye: the stream would have nowhere to send it
+            presence.send()
 
     def _announce_caps(self) -> None:
         """Capabilities changed while online: tell our contacts with our last presence again (XEP-0115 §4)."""

@@ -108,9 +108,6 @@ def render_config(files: ServerFiles, *, domain: str, host: str, port: int, cert
             # A dropped client's session waits this long to be resumed (XEP-0198); meanwhile its
             # friends still see it online, so a device that died shows offline after half a minute.
             "smacks_hibernation_time = 30",
-            # An ack request after every stanza (the default) doubles the traffic of a request and
-            # its answer; one in a while is enough to bound what waits to be resent.
-            "smacks_max_unacked_stanzas = 10",
             'authentication = "internal_hashed"',
             'storage = "internal"',
             "allow_registration = false",
