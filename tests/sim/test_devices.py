@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import textwrap
 
 import pytest
 
 from xiotlab.errors import ParameterError
 from xiotlab.protocol.parameters import ParameterType
 from xiotlab.protocol.values import Category
-from xiotlab.sim import DoorSensor, EnergyMeter, Lamp, Mode, Simulated, Thermometer, Thermostat
+from xiotlab.sim import DoorSensor, EnergyMeter, Lamp, Mode, Simulated, Thermometer, Thermostat, simulated
 
 from ..waiting import eventually
 
@@ -57,16 +58,15 @@ def test_every_device_has_a_default_name_and_passes_the_things_keywords_on(lab, 
     assert (device.status, device.timeout) == ("simulated", 3)
 
 
-class Clock(Simulated):  # the ten-line device of xiotlab.sim.simulated's docstring
-    def __init__(self, jid: str = "clock", **options) -> None:
-        super().__init__(jid, **options)
-        self.seconds = 0.0
-        self.sensor("seconds", unit="s")(lambda: self.seconds)
+def _docstring_example() -> type[Simulated]:
+    """The ten-line device of xiotlab.sim.simulated's docstring, run as written there."""
+    example = simulated.__doc__.split("::\n", 1)[1]
+    namespace = {"Simulated": Simulated}
+    exec(textwrap.dedent(example), namespace)
+    return namespace["Clock"]
 
-    def step(self, seconds: float) -> None:
-        with self._lock:
-            self.seconds += seconds
-            self.report(seconds=self.seconds)
+
+Clock = _docstring_example()
 
 
 def test_a_simulated_device_steps_interval_times_speed_at_each_tick_and_heeds_a_new_speed(befriended):

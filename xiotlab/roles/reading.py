@@ -175,7 +175,7 @@ class SensorClient(Service):
             bare,
             subscription.id,
             buffer=buffer,
-            unsubscribe=lambda: network.submit(self._unsubscribe(key, self._watches.get(key))),
+            unsubscribe=lambda: network.submit(self._unsubscribe(self._watches.get(key))),
         )
         self._watches[key] = _Watch(stream, subscription, full)
         try:
@@ -186,9 +186,8 @@ class SensorClient(Service):
         stream.observe(lambda batch: stream.ended and self._watches.pop(key, None))
         return stream
 
-    async def _unsubscribe(self, key: tuple[str, str], watch: _Watch | None) -> None:
+    async def _unsubscribe(self, watch: _Watch | None) -> None:
         # The watch is taken when the stream is closed: the stream's end drops it from the table.
-        self._watches.pop(key, None)
         if watch is None or not watch.address or not self.client.online:
             return
         unsubscribe = events.build_unsubscribe(watch.subscription.id, ns=watch.subscription.namespace)
@@ -222,8 +221,7 @@ class SensorClient(Service):
             if out is not None and connection.last_error:
                 reason += f", and reconnecting failed: {connection.last_error}"
             for watch in watches:
-                watch.stream.end(reason)
-            self._watches.clear()
+                watch.stream.end(reason)  # each drops its watch from the table
 
     def _thing_showed(self, presence: Presence) -> None:
         """A thing came (back) online: take back the subscriptions a lost session dropped."""
@@ -239,7 +237,6 @@ class SensorClient(Service):
             await self.peers.request(watch.address, "set", subscribe)
         except XmppError as error:
             watch.stream.end(f"{key[0]} refused the subscription when it was taken back: {error}")
-            self._watches.pop(key, None)
         else:
             watch.stream.close_gap()
 
