@@ -1,7 +1,9 @@
 """xiotlab: a Jupyter notebook as an Internet-of-Things lab on XMPP.
 
 Start a private lab server, bring things and owners online, and let owners
-decide who may befriend their things::
+decide who may befriend their things (or claim a factory-fresh thing by its
+QR code, and answer through the lab's provisioning service who may read and
+control it)::
 
     from xiotlab import LabServer, Thing, Owner
 
@@ -24,6 +26,9 @@ from .protocol.provisioning import RuleRange
 from .protocol.sensordata import ReadoutRequest
 from .protocol.values import Category, Duration, Field, NodeRef, QoS, ReadoutError, ValueType
 from .roles import Contact, FriendRequest, Owner, Thing
+from .roles.claim_code import ClaimCode
+from .roles.claiming import RegistryEntry, SearchResult
+from .roles.friendship import ControlRequest, ReadRequest
 from .roles.readout import Readout
 from .roles.stream import Stream
 from .server import Credentials, LabServer
@@ -32,6 +37,8 @@ from .version import __version__ as __version__
 __all__ = [
     # the lab and its participants
     "LabServer", "Credentials", "Thing", "Owner", "Contact", "FriendRequest", "RuleRange",
+    # the registry and provisioning
+    "ReadRequest", "ControlRequest", "ClaimCode", "RegistryEntry", "SearchResult",
     # what reading and watching give
     "Readout", "Stream", "Field", "ReadoutError", "ReadoutRequest", "Category", "QoS", "ValueType", "Duration",
     "NodeRef",

@@ -69,6 +69,14 @@ COMMANDS = (
     "plot",
     "set",
     "panel",
+    "claim",
+    "search",
+    "devices",
+    "disown",
+    "remove",
+    "delete-rules",
+    "clear-cache",
+    "qr",
     "log",
     "help",
 )
@@ -80,7 +88,7 @@ def test_help_lists_every_command_with_its_usage_and_summary(offline, capsys):
     for command in COMMANDS:
         assert f"%xmpp {command}" in out
     assert "%xmpp read [--category CATEGORY] JID [FIELD ...]\n    read a thing's fields now" in out
-    assert "%%thing [--owner JID] [--policy {deny,accept}] NAME" in out
+    assert "%%thing [--owner JID] [--policy {deny,accept}] [--tags MAN=Acme,#V=1.0] NAME" in out
 
 
 def test_help_on_a_command_explains_its_options(offline, capsys):
@@ -114,7 +122,7 @@ def test_a_command_added_to_the_parser_shows_in_help_and_completes(tmp_path, mon
 def test_completion_follows_the_parser_options_choices_and_positions(offline, monkeypatch):
     monkeypatch.setattr(offline, "_known_jids", lambda: ["alice@lab.test", "lamp@lab.test"])
     assert set(offline.complete("", "%xmpp ")) == set(COMMANDS)
-    assert set(offline.complete("re", "%xmpp re")) == {"read", "reject", "requests"}
+    assert set(offline.complete("re", "%xmpp re")) == {"read", "reject", "requests", "remove"}
     assert set(offline.complete("st", "%xmpp lab st")) == {"start", "stop", "status"}
     assert offline.complete("--p", "%xmpp lab start --p") == ["--private"]
     assert offline.complete("th", "%xmpp connect x --as th") == ["thing"]

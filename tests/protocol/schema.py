@@ -22,6 +22,7 @@ SCHEMA_FILES = (
     "Control.xsd",
     "ProvisioningOwner.xsd",
     "ProvisioningDevice.xsd",
+    "Discovery.xsd",
 )
 
 _DATA_FORMS_STANDIN = """<?xml version='1.0'?>

@@ -31,6 +31,19 @@ class OnlyAlice:
     def check_controller(self, sender) -> None:
         raise Forbidden("nobody")
 
+    owner = None
+
+    async def readable(self, sender, fields, categories):
+        self.check_reader(sender)
+        return fields
+
+    async def controllable(self, sender, parameters, viewing=False):
+        (self.check_reader if viewing else self.check_controller)(sender)
+        return parameters
+
+    async def may_befriend(self, requester):
+        return None
+
 
 @pytest.fixture
 def bare_client(lab, name):

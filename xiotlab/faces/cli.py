@@ -1,7 +1,8 @@
 """The ``xiotlab`` command: run the persistent lab server and manage its accounts.
 
-    xiotlab server start      run a lab in the background under the lab home
-    xiotlab server status     where it listens, which accounts it has
+    xiotlab server start      run a lab in the background under the lab home, with its
+                              thing registry and provisioning service
+    xiotlab server status     where it listens, which accounts and services it has
     xiotlab server stop       stop it
     xiotlab server restart    stop it and start it again, same domain and port
     xiotlab account add NAME  create an account (its password stays in the lab home)
@@ -102,6 +103,8 @@ def _server_status(args) -> int:
         print(f"running: {status['domain']} on {status['host']}:{status['port']} (pid {status['pid']})")
         print(f"home: {status['home']}")
         print(f"accounts: {', '.join(status['accounts']) or 'none'}")
+        for name, service in status["services"].items():
+            print(f"{name}: {service['jid']} ({service['running']})")
     else:
         print(status["message"])
     return 0 if status["running"] else 3

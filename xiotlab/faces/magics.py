@@ -28,7 +28,7 @@ from ..protocol.provisioning import RuleRange
 from ..roles import Owner
 from ..runtime import network
 from ..server import LabServer, prosody
-from .session import NotebookSession, as_seconds
+from .session import NotebookSession, as_seconds, parse_tags
 from .widgets.control_panel import ControlPanel
 from .widgets.inspector import Inspector
 from .widgets.live import stop_ui_thread
@@ -40,7 +40,11 @@ Short names are accounts on the lab (lamp is lamp@<lab domain>); lab accounts ne
 `%xmpp help COMMAND` explains a command's options."""
 
 # Arguments that name a participant: Tab completes them with the JIDs this session knows.
-JID_METAVARS = frozenset({"JID", "NAME_OR_JID", "NAME"})
+JID_METAVARS = frozenset({"JID", "NAME_OR_JID", "NAME", "THING"})
+
+# Commands whose last argument is the rest of the line as typed: a claim URI or a search may hold
+# quotes, backslashes, `#` and spaces that shell-like splitting would change.
+VERBATIM = frozenset({"claim", "search"})
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -102,6 +106,7 @@ def _build_parser() -> _Parser:
     _add_lab_commands(parser)
     _add_friendship_commands(parser)
     _add_owner_commands(parser)
+    _add_registry_commands(parser)
     inspect = parser.add_command("log", "the protocol inspector: every stanza sent and received, highlighted")
     inspect.add_argument("--peer", metavar="JID", help="show only stanzas to and from JID")
     inspect.add_argument("--namespace", metavar="NS", help="show only stanzas with a payload in NS")
@@ -139,9 +144,11 @@ def _add_friendship_commands(parser: _Parser) -> None:
     befriend = parser.add_command("befriend", "ask for friendship and wait for the answer (a thing's owner decides)")
     befriend.add_argument("jid", metavar="JID")
     befriend.add_argument("--timeout", type=float, metavar="SECONDS", help="how long to wait for the answer")
-    parser.add_command("requests", "pending friend requests for an owner to decide")
+    parser.add_command("requests", "requests waiting for this owner: to befriend, read or control a thing")
     for verb in ("approve", "reject"):
-        decide = parser.add_command(verb, f"{verb} a friend request waiting for this owner")
+        decide = parser.add_command(
+            verb, f"{verb} the oldest request from JID waiting for this owner (friend, read or control)"
+        )
         decide.add_argument("jid", metavar="JID", help="who asked")
         decide.add_argument(
             "--range",
@@ -149,6 +156,19 @@ def _add_friendship_commands(parser: _Parser) -> None:
             default=RuleRange.CALLER.value,
             help="remember the decision for the caller only, its domain, or everyone (default: %(default)s)",
         )
+        decide.add_argument("--kind", choices=("friend", "read", "control"), help="only a request of this kind")
+        decide.add_argument("--thing", metavar="THING", help="only a request about this thing")
+        if verb == "approve":
+            decide.add_argument(
+                "--fields", type=_names, action="extend", metavar="A,B", help="a read request: allow only these fields"
+            )
+            decide.add_argument(
+                "--parameters",
+                type=_names,
+                action="extend",
+                metavar="P,Q",
+                help="a control request: allow only these parameters",
+            )
 
 
 def _add_owner_commands(parser: _Parser) -> None:
@@ -175,6 +195,30 @@ def _add_owner_commands(parser: _Parser) -> None:
     panel.add_argument("jid", metavar="JID")
 
 
+def _add_registry_commands(parser: _Parser) -> None:
+    claim = parser.add_command("claim", "claim a thing by its claim code (iotdisco:...): it becomes yours and a friend")
+    claim.add_argument("uri", metavar="URI", help="the claim code's text, as its QR code holds it")
+    claim.add_argument("--private", action="store_true", help="others' searches will not find the thing")
+    search = parser.add_command("search", "find things by their tags: MAN=Acme;MODEL~Therm*;#V>=1.0, or keywords")
+    search.add_argument("query", metavar="QUERY", help="the rest of the line, as typed")
+    parser.add_command("devices", "the things this owner owns, as the provisioning service knows them")
+    disown = parser.add_command("disown", "give a thing up: it acknowledges and forgets you")
+    disown.add_argument("jid", metavar="JID")
+    remove = parser.add_command("remove", "take a thing of yours out of the registry (searches no longer find it)")
+    remove.add_argument("jid", metavar="JID")
+    delete = parser.add_command("delete-rules", "forget your decisions about others for a thing (default: all yours)")
+    delete.add_argument("jid", nargs="?", metavar="JID")
+    clear = parser.add_command("clear-cache", "have a thing (default: all yours) ask the provisioning service again")
+    clear.add_argument("jid", nargs="?", metavar="JID")
+    qr = parser.add_command("qr", "the claim code of a thing this notebook runs (%%thing NAME --tags ...), as QR")
+    qr.add_argument("name", metavar="NAME")
+
+
+def _names(text: str) -> list[str]:
+    """``a,b`` as ``["a", "b"]``."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def _thing_parser() -> _Parser:
     parser = _Parser(
         prog="%%thing", description="the cell declares the thing's behaviour on `thing`; run it again to replace it."
@@ -182,6 +226,12 @@ def _thing_parser() -> _Parser:
     parser.add_argument("name", metavar="NAME")
     parser.add_argument("--owner", metavar="JID")
     parser.add_argument("--policy", choices=("deny", "accept"))
+    parser.add_argument(
+        "--tags",
+        metavar="MAN=Acme,#V=1.0",
+        help="no owner: the thing registers these tags and waits to be claimed (`%%xmpp qr NAME`); "
+        "a # before a name makes its value a number",
+    )
     return parser
 
 
@@ -224,11 +274,28 @@ class XmppMagics(Magics):
     @line_magic
     def xmpp(self, line: str):
         """Act in the lab from a cell: ``%xmpp help`` lists the commands."""
-        args = self._parser.parse_args(_words(line))
+        args = self._parser.parse_args(self._split(line))
         if args.command in (None, "help"):
             print(self._help(args.topic if args.command else None))
             return None
-        return self._run(getattr(self, f"_{args.command}"), args)
+        return self._run(getattr(self, f"_{args.command.replace('-', '_')}"), args)
+
+    def _split(self, line: str) -> list[str]:
+        """The words of ``line``; a VERBATIM command's last argument is the rest of the line as typed."""
+        command, _, rest = line.strip().partition(" ")
+        if command not in VERBATIM:
+            return _words(line)
+        flags = {spelling for spelling, action in self._parser.commands[command].options().items() if action.nargs == 0}
+        words = rest.split()
+        options = []
+        while words and words[0] in flags:
+            options.append(words.pop(0))
+        while words and words[-1] in flags:
+            options.append(words.pop())
+        text = " ".join(words) if options else rest.strip()
+        if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+            text = text[1:-1]  # pasted in quotes
+        return [command, *options, "--", text] if text else [command, *options]
 
     def _help(self, command: str | None) -> str:
         return self._parser.commands[command].format_help() if command else overview(self._parser)
@@ -241,7 +308,9 @@ class XmppMagics(Magics):
         running the cell again replaces its behaviour without taking it offline.
         """
         args = _thing_parser().parse_args(_words(line))
-        options = {k: v for k, v in (("owner", args.owner), ("policy", args.policy)) if v}
+        options: dict[str, Any] = {k: v for k, v in (("owner", args.owner), ("policy", args.policy)) if v}
+        if args.tags is not None:
+            options["tags"] = self._run(parse_tags, args.tags)
         thing = self._run(lambda: self.session.thing(args.name, **options))
         thing.forget()
         self._shell.user_ns["thing"] = thing
@@ -251,6 +320,8 @@ class XmppMagics(Magics):
             return None
         if not thing.online:
             self._run(thing.start)
+            if args.tags is not None:
+                print(f"{thing.jid} has no owner yet: `%xmpp qr {args.name}` shows the code that claims it.")
         return thing
 
     def _run_quietly(self, cell: str):
@@ -336,7 +407,7 @@ class XmppMagics(Magics):
         return self.session.widget(("roster", participant.jid), lambda: Roster(participant))
 
     def _requests(self, args):
-        return self.session.need_owner("decide friend requests").requests
+        return self.session.need_owner("decide requests").requests
 
     def _befriend(self, args):
         participant = self.session.need_current()
@@ -344,12 +415,48 @@ class XmppMagics(Magics):
         return participant.roster.get(participant.resolve(args.jid))
 
     def _approve(self, args):
-        self.session.need_owner("approve friend requests").approve(args.jid, args.range)
-        print(f"Approved {self.session.resolve(args.jid)} ({args.range}).")
+        request = self.session.decide(
+            args.jid, True, args.range, kind=args.kind, thing=args.thing, fields=args.fields, parameters=args.parameters
+        )
+        parts = args.fields or args.parameters
+        print(f"Approved: {_described(request, parts)} ({args.range}).")
 
     def _reject(self, args):
-        self.session.need_owner("reject friend requests").reject(args.jid, args.range)
-        print(f"Rejected {self.session.resolve(args.jid)} ({args.range}).")
+        request = self.session.decide(args.jid, False, args.range, kind=args.kind, thing=args.thing)
+        print(f"Rejected: {_described(request)} ({args.range}).")
+
+    # --- the registry and the provisioning service ---------------------------------
+
+    def _claim(self, args):
+        owner = self.session.need_owner("claim a thing")
+        return owner.claim(args.uri, public=not args.private)
+
+    def _search(self, args):
+        return self.session.need_owner("search the registry").search(args.query)
+
+    def _devices(self, args):
+        return self.session.need_owner("list its devices").devices()
+
+    def _disown(self, args):
+        self.session.need_owner("disown a thing").disown(args.jid)
+        print(f"{self.session.resolve(args.jid)} is no longer yours.")
+
+    def _remove(self, args):
+        self.session.need_owner("remove a thing from the registry").remove(args.jid)
+        print(f"{self.session.resolve(args.jid)} is out of the registry; it is still yours.")
+
+    def _delete_rules(self, args):
+        self.session.need_owner("delete rules").delete_rules(args.jid)
+        which = self.session.resolve(args.jid) if args.jid else "all your things"
+        print(f"Forgot your decisions for {which}: the next request from others asks you again.")
+
+    def _clear_cache(self, args):
+        self.session.need_owner("clear a thing's cache").clear_cache(args.jid)
+        which = self.session.resolve(args.jid) if args.jid else "all your things"
+        print(f"Asked {which} to forget the provisioning service's answers.")
+
+    def _qr(self, args):
+        return self.session.claim_code(args.name)
 
     def _read(self, args):
         owner = self.session.need_owner("read a thing")
@@ -470,6 +577,12 @@ def _looks_like_password_option(word: str) -> bool:
     option = word.split("=")[0]
     short = option.startswith("-p") and not option.startswith("--")  # -p, -psecret
     return option != "--password-env" and (short or option.startswith(("--pass", "--pw")))
+
+
+def _described(request, parts=None) -> str:
+    """``bob@lab wants to read temperature of thermometer@lab``, for what the magics print."""
+    asked = f" {', '.join(parts or request.parts)} of" if request.kind != "friend" and (parts or request.parts) else ""
+    return f"{request.requester} to {request.wants}{asked} {request.thing}"
 
 
 def _one_line(error: BaseException) -> str:

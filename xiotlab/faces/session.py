@@ -7,12 +7,14 @@ used (and tested) from plain Python too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol, TypeVar
 
 from ..errors import LabNotRunning, NotConnected
 from ..protocol import parameters
 from ..roles import Owner, Participant, Thing
+from ..roles.claim_code import ClaimCode
+from ..roles.friendship import FriendRequest
 from ..roles.stream import Stream
 from ..runtime import DEFAULT_TIMEOUT
 from ..server import LabServer
@@ -109,19 +111,42 @@ class NotebookSession:
         self.participants[participant.jid] = self.current = participant
         return participant
 
-    def thing(self, name: str, **options) -> Thing:
-        """The thing ``name`` of this session, made (not started) if new: what ``%%thing`` declares into."""
+    def thing(self, name: str, *, tags: Mapping[str, str | float] | None = None, **options) -> Thing:
+        """The thing ``name`` of this session, made (not started) if new: what ``%%thing`` declares into.
+
+        It is owned by ``owner=`` or else this session's owner; with ``tags`` it has no owner yet:
+        it registers them in the lab's thing registry, to be claimed with its claim code.
+        """
+        if tags is not None and options.get("owner"):
+            raise ValueError("--tags makes a thing without an owner, to be claimed: leave --owner out.")
         lab = self.start_lab()
         jid = lab.account(name).jid
         existing = self.participants.get(jid)
         if isinstance(existing, Thing):
+            if (tags is not None) != _registers(existing):
+                made = "with --tags, unowned" if tags is None else "with an owner"
+                raise ValueError(f"{jid} runs here already, made {made}: `%xmpp disconnect {jid}` first.")
             return existing
         if existing is not None:
             raise _taken(existing)
-        owner = options.pop("owner", None) or self._default_owner()
-        thing = Thing(jid, lab=lab, owner=owner, timeout=self.timeout, **options)
+        if tags is None:
+            options["owner"] = options.pop("owner", None) or self._default_owner()
+        thing = Thing(jid, lab=lab, tags=tags, timeout=self.timeout, **options)
         self.participants[jid] = thing
         return thing
+
+    def claim_code(self, name: str) -> ClaimCode:
+        """The claim code of ``name``, an unowned thing this session runs (``%%thing NAME --tags ...``)."""
+        thing = self.participants.get(self.resolve(name))
+        if not isinstance(thing, Thing):
+            things = [p.jid for p in self.participants.values() if isinstance(p, Thing) and _registers(p)]
+            raise LookupError(
+                f"{name} is not a thing of this notebook; ones with a claim code: {', '.join(things) or 'none'} "
+                "(`%%thing NAME --tags MAN=...,MODEL=...` makes one)."
+            )
+        if not _registers(thing):
+            raise ValueError(f"{thing.jid} was made with an owner: only a thing made with --tags has a claim code.")
+        return thing.claim_qr()
 
     def _default_owner(self) -> str | None:
         owners = [p for p in self.participants.values() if isinstance(p, Owner)]
@@ -215,6 +240,54 @@ class NotebookSession:
             plot.follow(stream)
         return plot
 
+    def pending(self, requester: str, *, kind: str | None = None, thing: str | None = None) -> FriendRequest:
+        """The oldest request waiting for the current owner from ``requester`` (of ``kind``, about ``thing``)."""
+        owner = self.need_owner("decide requests")
+        requester = self.resolve(requester)
+        about = self.resolve(thing) if thing else None
+        found = owner.requests.find(requester, about, kind)
+        if found is None:
+            what = f"{kind} request" if kind else "request"
+            waiting = ", ".join(f"{r.requester} ({r.kind} {r.thing})" for r in owner.requests) or "none"
+            raise LookupError(
+                f"No {what} from {requester}{f' about {about}' if about else ''} is waiting; waiting: {waiting}."
+            )
+        return found
+
+    def decide(
+        self,
+        requester: str,
+        approve: bool,
+        range: str = "Caller",
+        *,
+        kind: str | None = None,
+        thing: str | None = None,
+        fields: Iterable[str] | None = None,
+        parameters: Iterable[str] | None = None,
+    ) -> FriendRequest:
+        """Approve (or reject) the oldest matching request; ``fields``/``parameters`` approve it in part."""
+        request = self.pending(requester, kind=kind, thing=thing)
+        if not approve:
+            request.reject(range)
+            return request
+        given = {
+            name: tuple(parts) for name, parts in (("fields", fields), ("parameters", parameters)) if parts is not None
+        }
+        for name, parts in given.items():
+            wanted = {"fields": "read", "parameters": "control"}[name]
+            if request.kind != wanted:
+                raise ValueError(
+                    f"--{name} is for a {wanted} request; {request.requester} asks to {request.wants} "
+                    f"{request.thing}: approve that whole{'' if kind else f', or add --kind {wanted}'}."
+                )
+            if not parts or any(request.parts and part not in request.parts for part in parts):
+                asked = ", ".join(request.parts) or "anything"
+                raise ValueError(
+                    f"--{name} {','.join(parts)}: name some of what {request.requester} asked for: {asked}."
+                )
+        request.approve(range, **given)
+        return request
+
     def widget(self, key: tuple, make: Callable[[], W]) -> W:
         """The widget ``make()`` returns, replacing (and closing) the one made for ``key`` before.
 
@@ -239,6 +312,37 @@ class NotebookSession:
         lab = f"lab {self.lab.domain}" if self.lab else "no lab"
         current = self.current.jid if self.current else "nobody"
         return f"<NotebookSession {lab}, {len(self.participants)} online, acting as {current}>"
+
+
+def _registers(thing: Thing) -> bool:
+    """Whether ``thing`` was made with tags (unowned, registered, with a claim code)."""
+    try:
+        return bool(thing.claim_uri)
+    except ValueError:
+        return False
+
+
+def parse_tags(text: str) -> dict[str, str | float]:
+    """``MAN=Acme,MODEL=T1,#V=1.0`` (``,`` or ``;`` between pairs) as tags; ``#`` before a name: a number."""
+    tags: dict[str, str | float] = {}
+    for pair in text.replace(";", ",").split(","):
+        if not pair.strip():
+            continue
+        name, equals, value = (part.strip() for part in pair.partition("="))
+        if not equals or not name.lstrip("#"):
+            raise ValueError(f"--tags {pair.strip()!r}: write each tag as NAME=VALUE, e.g. MAN=Acme,MODEL=T1,#V=1.0")
+        if name.startswith("#"):
+            try:
+                tags[name[1:]] = float(value)
+            except ValueError:
+                raise ValueError(
+                    f"--tags {pair.strip()!r}: a # before the name makes a number; {value!r} is not one."
+                ) from None
+        else:
+            tags[name] = value
+    if not tags:
+        raise ValueError("--tags: give at least one tag, e.g. --tags MAN=Acme,MODEL=T1,SN=42")
+    return tags
 
 
 def _taken(existing: Participant) -> ValueError:

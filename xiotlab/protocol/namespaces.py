@@ -11,11 +11,17 @@ SENSOR_DATA = "urn:nfi:iot:sd:1.0"
 EVENTS = "urn:nfi:iot:events:1.0"
 CONTROL = "urn:nfi:iot:ctr:1.0"
 PROVISIONING_OWNER = "urn:nfi:iot:prov:o:1.0"
+PROVISIONING_DEVICE = "urn:nfi:iot:prov:d:1.0"  # decision support: a device asks its provisioning service
+DISCOVERY = "urn:nfi:iot:disco:1.0"  # thing registries
 
 # Same elements as the current dialect, older namespace names.
 SENSOR_DATA_ALIASES = ("urn:nf:iot:sd:1.0", "urn:ieee:iot:sd:1.0")
 EVENTS_ALIASES = ("urn:nf:iot:events:1.0", "urn:ieee:iot:events:1.0")
 CONTROL_ALIASES = ("urn:nf:iot:ctr:1.0", "urn:ieee:iot:ctr:1.0")
+# IoTGateway (2026) speaks these names of the registry and provisioning protocols.
+PROVISIONING_OWNER_ALIASES = ("urn:nf:iot:prov:o:1.0", "urn:ieee:iot:prov:o:1.0")
+PROVISIONING_DEVICE_ALIASES = ("urn:nf:iot:prov:d:1.0", "urn:ieee:iot:prov:d:1.0")
+DISCOVERY_ALIASES = ("urn:nf:iot:disco:1.0", "urn:ieee:iot:disco:1.0")
 
 # Legacy dialect: the retracted XEPs.
 LEGACY_SENSOR_DATA = "urn:xmpp:iot:sensordata"
@@ -36,8 +42,10 @@ XIOTLAB_CONTROL_FORM = "urn:xiotlab:ctr:form:1"
 
 # The stanza namespace of a client stream, where <error/> lives.
 CLIENT = "jabber:client"
+COMPONENT = "jabber:component:accept"  # XEP-0114: the same stanzas on a component's stream
 
 # Plain XMPP a participant speaks besides the stanzas slixmpp handles.
 DISCO_INFO = "http://jabber.org/protocol/disco#info"  # XEP-0030
+DISCO_ITEMS = "http://jabber.org/protocol/disco#items"  # XEP-0030: a domain lists its components
 ROSTER = "jabber:iq:roster"  # RFC 6121
 HINTS = "urn:xmpp:hints"  # XEP-0334

@@ -81,7 +81,8 @@ def read_error(answer: ET.Element, *, reason: str = "") -> XmppError:
     text = reason or text
     detail = f": {text.rstrip('.')}" if text else ""
     if condition in _REFUSALS:
-        return Forbidden(f"{peer} refused the request ({condition}){detail}. Are you its friend or owner?")
+        hint = "" if text else " Are you its friend or owner?"  # a peer that says why needs no guess of ours
+        return Forbidden(f"{peer} refused the request ({condition}){detail}.{hint}")
     return StanzaError(
         f"{peer} answered with an error ({condition}){detail}.",
         condition=condition,

@@ -4,6 +4,7 @@
 friend requests.
 """
 
+from . import lab as lab  # the lab's registry and provisioning services: every lab started from now on runs them
 from .friendship import FriendRequest, FriendRequests
 from .owner import Owner
 from .participant import Participant

@@ -1,14 +1,14 @@
 """Who may read a thing and who may control it: the port a thing's services ask.
 
-Services call :meth:`Access.check_reader` and :meth:`Access.check_controller`
-with the sender of each request, and ask :attr:`Access.owner` who decides
-about strangers; they never learn how the answers are made. Today the
-thing's owner decides (:class:`OwnerRules`). What comes next has its place
-here, behind the same services: a **provisioning service** that the thing
-asks about strangers (an implementation of this port; its answers may narrow
-a request to some fields or parameters, so the checks will take the request
-and return what is allowed of it), and a **concentrator**, whose rules are
-per node (the request's ``<nd/>`` references, passed along the same way).
+Services ask :meth:`Access.readable` and :meth:`Access.controllable` with the
+sender of each request and what it asks for, and get back what it may have of
+it (a refusal raises Forbidden); :meth:`Access.may_befriend` decides friend
+requests, and :attr:`Access.owner` says who decides about strangers. They never
+learn how the answers are made: by the thing's owner directly
+(:class:`OwnerRules`), or by a provisioning service the thing asks, whose
+answers may narrow a request to some fields or parameters
+(:class:`~xiotlab.roles.provisioned.ProvisionedRules`). A concentrator's
+rules per node will pass the request's ``<nd/>`` references the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Protocol
 from slixmpp import JID
 
 from ..errors import Forbidden
+from ..protocol.values import Category
 from .roster import Roster
 
 
@@ -33,6 +34,15 @@ class Access(Protocol):
 
     def check_controller(self, sender: JID) -> None:
         """Raise Forbidden unless ``sender`` may set control parameters."""
+
+    async def readable(self, sender: JID, fields: tuple[str, ...], categories: Category) -> tuple[str, ...]:
+        """The fields ``sender`` may read of ``fields`` (``()``: every field, in and out); Forbidden if none."""
+
+    async def controllable(self, sender: JID, parameters: tuple[str, ...], viewing: bool = False) -> tuple[str, ...]:
+        """The parameters ``sender`` may set of ``parameters`` (``viewing``: see in a form); Forbidden if none."""
+
+    async def may_befriend(self, requester: str) -> bool | None:
+        """Whether ``requester`` may befriend the thing: True, False, or None to ask its owner."""
 
 
 class OwnerRules:
@@ -58,3 +68,14 @@ class OwnerRules:
         self.check_reader(sender)
         if sender.bare not in self.controllers:
             raise Forbidden(f"Only the owner of {self.thing} may control it, or friends it allowed.")
+
+    async def readable(self, sender: JID, fields: tuple[str, ...], categories: Category) -> tuple[str, ...]:
+        self.check_reader(sender)
+        return fields
+
+    async def controllable(self, sender: JID, parameters: tuple[str, ...], viewing: bool = False) -> tuple[str, ...]:
+        (self.check_reader if viewing else self.check_controller)(sender)
+        return parameters
+
+    async def may_befriend(self, requester: str) -> bool | None:
+        return True if requester == self.owner else None

@@ -30,7 +30,7 @@ from ..errors import Forbidden, ParameterError
 from ..protocol import chat
 from ..protocol.parameters import ControlParameter
 from ..protocol.sensordata import ReadoutRequest
-from ..protocol.values import Field, ReadoutError
+from ..protocol.values import Category, Field, ReadoutError
 from ..runtime import XmppClient, network
 from .access import Access
 from .service import Service
@@ -63,7 +63,7 @@ class Settable(Protocol):
     async def set_text(self, values: Mapping[str, str]) -> list[ControlParameter]: ...
 
 
-class ChatService(Service):
+class ChatService(Service[XmppClient]):
     """Answers chat messages from the thing's friends; one polite refusal line to anyone else."""
 
     def __init__(self, client: XmppClient, access: Access, sensors: Readable, controls: Settable) -> None:
@@ -102,33 +102,34 @@ class ChatService(Service):
         try:
             self.access.check_reader(sender)
             command = chat.parse_command(body)
+            if isinstance(command, chat.Help):
+                return chat.format_help(self.client.jid.bare, self._fields(), self.controls.parameters.values())
+            if isinstance(command, chat.Read):
+                return await self._read(sender, command.fields)
+            return await self._set(sender, dict(command.values))
         except (Forbidden, chat.ChatError) as refusal:
             return str(refusal)
-        if isinstance(command, chat.Help):
-            return chat.format_help(self.client.jid.bare, self._fields(), self.controls.parameters.values())
-        if isinstance(command, chat.Read):
-            return await self._read(command.fields)
-        return await self._set(sender, dict(command.values))
 
-    async def _read(self, names: tuple[str, ...]) -> str:
+    async def _read(self, sender: JID, names: tuple[str, ...]) -> str:
         known = self._fields()
         for name in names:
             if name not in known:
                 return chat.unknown("field", name, known)
+        names = await self.access.readable(sender, names, Category.ALL)
         if not known:
             return f"{self.client.jid.bare} has no sensors"
         fields, errors = await self.sensors.read(ReadoutRequest("chat", fields=names))
         return chat.format_readout(fields, errors, names or known)
 
     async def _set(self, sender: JID, values: dict[str, str]) -> str:
-        try:
-            self.access.check_controller(sender)
-        except Forbidden as refusal:
-            return str(refusal)
+        self.access.check_controller(sender)
         known = list(self.controls.parameters)
         for name in values:
             if name not in known:
                 return chat.unknown("control", name, known)
+        refused = sorted(set(values) - set(await self.access.controllable(sender, tuple(values))))
+        if refused:
+            return f"{sender.bare} may not set {', '.join(refused)}"
         try:
             return chat.format_set(await self.controls.set_text(values))
         except ParameterError as refusal:

@@ -27,7 +27,7 @@ PREFERENCE = (*control.NAMESPACES, LEGACY_CONTROL)
 _NO_FORM = ("feature-not-implemented", "service-unavailable")
 
 
-class ControlClient(Service):
+class ControlClient(Service[XmppClient]):
     """Reads control forms and sets parameters for one owner."""
 
     def __init__(self, client: XmppClient, peers: Peers) -> None:

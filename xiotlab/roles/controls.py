@@ -63,7 +63,7 @@ def describe(name: str, kind: Any, options: Iterable | None, **details) -> Contr
     return parameter
 
 
-class ControlService(Service):
+class ControlService(Service[XmppClient]):
     """Serves one thing's control parameters in every dialect."""
 
     features = (*control.NAMESPACES, LEGACY_CONTROL)
@@ -121,7 +121,9 @@ class ControlService(Service):
     async def _set(self, sender: JID, element: ET.Element):
         self.access.check_controller(sender)
         request = control.parse_set(element)
-        await self._apply(control.resolve_set(request, self.parameters.values()), request.namespace)
+        resolved = control.resolve_set(request, self.parameters.values())
+        await self._check_allowed(sender, resolved)
+        await self._apply(resolved, request.namespace)
         return [control.build_set_response(namespace=request.namespace)]
 
     async def _get_form(self, sender: JID, element: ET.Element):
@@ -129,9 +131,21 @@ class ControlService(Service):
         request = control.parse_get_form(element)
         return [
             control_form.build_control_form(
-                self.parameters.values(), title=self.client.jid.bare, namespace=request.namespace
+                await self._visible(sender), title=self.client.jid.bare, namespace=request.namespace
             )
         ]
+
+    async def _visible(self, sender: JID) -> list[ControlParameter]:
+        """The parameters ``sender`` may see in a form (a provisioning service may allow some only)."""
+        allowed = set(await self.access.controllable(sender, tuple(self.parameters), viewing=True))
+        return [p for name, p in self.parameters.items() if name in allowed]
+
+    async def _check_allowed(self, sender: JID, resolved: list[tuple[ControlParameter, Any]]) -> None:
+        """Refuse the whole set, before any handler runs, if it names a parameter ``sender`` may not set."""
+        asked = tuple(parameter.name for parameter, _ in resolved)
+        refused = sorted(set(asked) - set(await self.access.controllable(sender, asked)))
+        if refused:
+            raise Forbidden(f"{sender.bare} may not set {', '.join(refused)} on {self.client.jid.bare}.")
 
     # --- the legacy dialect (XEP-0325 as slixmpp's plugin speaks it) ------------
 
@@ -139,7 +153,11 @@ class ControlService(Service):
         try:
             self._check_legacy(sender)
             request = legacy_control.parse_set(element)
-            await self._apply(control.resolve_set(request, self.parameters.values()), LEGACY_CONTROL)
+            resolved = control.resolve_set(request, self.parameters.values())
+            await self._check_allowed(sender, resolved)
+            await self._apply(resolved, LEGACY_CONTROL)
+        except Forbidden as refusal:
+            raise ErrorReply(*legacy_control.build_set_error(_forbidden(refusal))) from None
         except StanzaError as error:
             # Its shape: a standard error beside the setResponse slixmpp's client reads.
             raise ErrorReply(*legacy_control.build_set_error(error)) from None
@@ -148,22 +166,24 @@ class ControlService(Service):
     async def _legacy_get_form(self, sender: JID, element: ET.Element):
         self.access.check_reader(sender)
         legacy_control.parse_get_form(element)
-        return [legacy_control.build_control_form(self.parameters.values(), title=self.client.jid.bare)]
+        return [legacy_control.build_control_form(await self._visible(sender), title=self.client.jid.bare)]
 
     async def _legacy_message(self, message: Message, element: ET.Element) -> None:
         """A set sent as a message: nobody waits for an answer, so refusals are only logged."""
         try:
             self._check_legacy(message["from"])
             request = legacy_control.parse_set(element)
-            await self._apply(control.resolve_set(request, self.parameters.values()), LEGACY_CONTROL)
-        except (StanzaError, ProtocolError) as error:
+            resolved = control.resolve_set(request, self.parameters.values())
+            await self._check_allowed(message["from"], resolved)
+            await self._apply(resolved, LEGACY_CONTROL)
+        except (StanzaError, ProtocolError, Forbidden) as error:
             log.info("refused a control message from %s: %s", message["from"], error)
 
     def _check_legacy(self, sender: JID) -> None:
         try:
             self.access.check_controller(sender)
         except Forbidden as e:
-            raise StanzaError(str(e), condition="forbidden", kind="auth") from None
+            raise _forbidden(e) from None
 
     # --- applying ---------------------------------------------------------
 
@@ -182,6 +202,10 @@ class ControlService(Service):
                     refusal.details = control.error_details(refusal, namespace=namespace)
                     raise refusal from None
             self.parameters[parameter.name] = dataclasses.replace(parameter, value=value)
+
+
+def _forbidden(refusal: Forbidden) -> StanzaError:
+    return StanzaError(str(refusal), condition="forbidden", kind="auth")
 
 
 async def _call(handler: Callable[[Any], Any], value: Any) -> Any:

@@ -16,18 +16,17 @@ from slixmpp import Message
 from ..errors import ProtocolError, TimedOut
 from ..protocol import provisioning
 from ..protocol.control import SetResponse
-from ..protocol.namespaces import PROVISIONING_OWNER
 from ..protocol.parameters import ControlForm
 from ..protocol.values import Category
-from ..runtime import blocking, network_call
+from ..runtime import blocking, network, network_call
+from .claiming import RegistryClient, SearchResult
 from .commanding import ControlClient
-from .friendship import FriendRequest, FriendRequests, rule_range
+from .deciding import ProvisioningClient
+from .friendship import FriendRequest, FriendRequests, Parts, rule_range
 from .participant import Participant
 from .reading import SensorClient
 from .readout import Readout
 from .stream import DEFAULT_BUFFER, Stream
-
-_QUESTION = f"{{{PROVISIONING_OWNER}}}isFriend"
 
 
 class Owner(Participant):
@@ -51,8 +50,14 @@ class Owner(Participant):
         self.requests = FriendRequests()
         self._sensors = SensorClient(self._client, self._peers)
         self._controls = ControlClient(self._client, self._peers)
-        self._attach(self._sensors, self._controls)
-        self._client.on("message", _QUESTION, self._on_question)
+        self._registry = RegistryClient(self._client, self._peers)
+        self._deciding = ProvisioningClient(self._client, self._peers, self.requests.add, self._request)
+        self._attach(self._sensors, self._controls, self._registry, self._deciding)
+        for ns in provisioning.NAMESPACES:
+            self._client.on("message", f"{{{ns}}}isFriend", self._on_question)
+
+    def _request(self, kind: type[FriendRequest], **fields: Any) -> FriendRequest:
+        return kind(**fields, _owner=self)
 
     # --- sensor data ------------------------------------------------------
 
@@ -142,7 +147,9 @@ class Owner(Participant):
         thing = message["from"].bare
         contact = self.roster.get(thing)
         if contact is None or contact.subscription not in ("from", "both"):
-            return  # only things we befriended may ask us to decide for them
+            # Not one of our things asking for itself: perhaps our provisioning service, for one.
+            network.spawn(self._deciding.believe(thing, element))
+            return
         try:
             question = provisioning.parse_is_friend(element)
         except ProtocolError:
@@ -154,9 +161,14 @@ class Owner(Participant):
     # --- deciding ---------------------------------------------------------
 
     @network_call
-    async def aapprove(self, request: FriendRequest | str, range="Caller", timeout: float | None = None) -> None:
-        """Approve a pending request (or the one from this requester JID)."""
-        await self._answer(request, True, rule_range(range), timeout)
+    async def aapprove(
+        self, request: FriendRequest | str, range="Caller", parts: Parts = None, timeout: float | None = None
+    ) -> None:
+        """Approve a pending request (or the oldest from this requester JID).
+
+        ``parts``: for a read or control request, only these fields or parameters.
+        """
+        await self._answer(request, True, rule_range(range), timeout, parts)
 
     @network_call
     async def areject(self, request: FriendRequest | str, range="Caller", timeout: float | None = None) -> None:
@@ -177,10 +189,12 @@ class Owner(Participant):
 
     next_request = blocking(anext_request)
 
-    async def _answer(self, request, result: bool, range_, timeout) -> None:
+    async def _answer(self, request, result: bool, range_, timeout, parts: Parts = None) -> None:
         await self._ready()
         request = self._find(request)
-        if request.thing == self.jid:
+        if request.service is not None:
+            await self._deciding.answer(request, result, range_, parts, self._timeout(timeout))
+        elif request.thing == self.jid:
             (self._client.accept_friend if result else self._client.refuse_friend)(request.requester)
         else:
             rule = provisioning.IsFriendRule(
@@ -197,6 +211,70 @@ class Owner(Participant):
         else:
             # Offline: a message waits in offline storage until the thing logs in.
             self._client.send_message(thing, [element])
+
+    # --- the registry and the provisioning service ------------------------------
+
+    @network_call
+    async def aclaim(self, uri: str, public: bool = True, timeout: float | None = None) -> str:
+        """Claim the thing whose claim code is ``uri`` (``iotdisco:...``, from its QR code); its JID.
+
+        The registry tells the thing who its owner is; the friendship then holds both ways
+        when this returns. ``public``: others may find the thing by searching its tags.
+        """
+        await self._ready()
+        timeout = self._timeout(timeout)
+        thing = await self._registry.claim(uri, public, timeout)
+        await self.abefriend(thing, timeout)
+        return thing
+
+    @network_call
+    async def asearch(self, query: str, timeout: float | None = None) -> SearchResult:
+        """Things in the registry whose tags match ``query``.
+
+        The specification's search syntax, ``"MAN=Acme;MODEL~Therm*;#V>=1.0"`` (``=`` equals,
+        ``~`` a wildcard mask, ``<``/``>`` bounds, ``#`` before a numeric tag), or keywords
+        (``"thermometer acme"``: any tag containing each word). Returns entries with jid and tags.
+        """
+        await self._ready()
+        return await self._registry.search(query, self._timeout(timeout))
+
+    @network_call
+    async def adisown(self, jid: str, timeout: float | None = None) -> None:
+        """Give thing ``jid`` up: it acknowledges, forgets you, and can be claimed again."""
+        await self._ready()
+        await self._registry.disown(self.resolve(jid), self._timeout(timeout))
+
+    @network_call
+    async def aremove(self, jid: str, timeout: float | None = None) -> None:
+        """Take thing ``jid`` out of the registry (no longer found by searches); it stays yours."""
+        await self._ready()
+        await self._registry.remove(self.resolve(jid), self._timeout(timeout))
+
+    @network_call
+    async def adevices(self, timeout: float | None = None) -> list[str]:
+        """The JIDs of the things you own, as the provisioning service knows them."""
+        await self._ready()
+        return await self._deciding.devices(self._timeout(timeout))
+
+    @network_call
+    async def adelete_rules(self, jid: str | None = None, timeout: float | None = None) -> None:
+        """Forget every rule you made for thing ``jid`` (None: for all your things); it asks you again."""
+        await self._ready()
+        await self._deciding.delete_rules(self.resolve(jid) if jid else None, self._timeout(timeout))
+
+    @network_call
+    async def aclear_cache(self, jid: str | None = None, timeout: float | None = None) -> None:
+        """Have thing ``jid`` (None: all yours) forget the answers it was given, and ask again."""
+        await self._ready()
+        await self._deciding.clear_cache(self.resolve(jid) if jid else None, self._timeout(timeout))
+
+    claim = blocking(aclaim)
+    search = blocking(asearch)
+    disown = blocking(adisown)
+    remove = blocking(aremove)
+    devices = blocking(adevices)
+    delete_rules = blocking(adelete_rules)
+    clear_cache = blocking(aclear_cache)
 
     def _find(self, request: FriendRequest | str) -> FriendRequest:
         if isinstance(request, FriendRequest):

@@ -19,20 +19,21 @@ from slixmpp import JID, Message
 from ..errors import Forbidden, ProtocolError
 from ..protocol import provisioning
 from ..protocol.namespaces import PROVISIONING_OWNER
-from ..runtime import XmppClient
+from ..runtime import XmppClient, network
 from .access import Access
 from .service import Service
 
 _RULE = f"{{{PROVISIONING_OWNER}}}isFriendRule"
 
 
-class FriendshipService(Service):
+class FriendshipService(Service[XmppClient]):
     """Decides one thing's friend requests (network thread).
 
-    ``rules`` holds the owner's decisions by range; ``allowed`` is the policy of a thing without an owner.
+    ``rules`` holds the owner's decisions by range; ``allowed`` is the policy of a thing without an owner
+    (None: leave the request waiting, as a thing waiting to be claimed does).
     """
 
-    def __init__(self, client: XmppClient, access: Access, allowed: Callable[[str], bool]) -> None:
+    def __init__(self, client: XmppClient, access: Access, allowed: Callable[[str], bool | None]) -> None:
         super().__init__(client)
         self.access = access
         self.allowed = allowed
@@ -45,8 +46,18 @@ class FriendshipService(Service):
 
     def decide(self, requester: str) -> None:
         """Accept, refuse, or ask the owner about a friend request from someone the thing did not ask."""
+        network.spawn(self._decide(requester))
+
+    def decide_waiting(self) -> None:
+        """Decide again every request still waiting (the thing just learned who its owner is)."""
+        for requester in self.client.waiting_friends():
+            self.decide(requester)
+
+    async def _decide(self, requester: str) -> None:
+        ruling = await self.access.may_befriend(requester)
         owner = self.access.owner
-        ruling = True if requester == owner else self.ruling(requester)
+        if ruling is None:
+            ruling = self.ruling(requester)
         if ruling is None and owner is None:
             ruling = self.allowed(requester)
         if ruling is not None:

@@ -69,6 +69,7 @@ class Participant:
         )
         self._client.connection.observe(self._on_connection)
         self.roster = Roster(jid)
+        self._wanted: set[str] = set()  # whom we asked for friendship, answered or not
         self._peers = Peers(self._client, self.roster)
         for event, handler in (
             ("roster_update", self._on_roster_update),
@@ -201,6 +202,7 @@ class Participant:
         try:
             if self.roster.get(jid, Contact(jid)).subscription not in ("to", "both"):
                 item.subscribe()
+            self._wanted.add(jid)
             friends = asyncio.ensure_future(self.roster.wait_for(jid, lambda c: c is not None and c.friend, timeout))
             done, _ = await asyncio.wait({friends, refused}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if friends in done:
@@ -225,6 +227,7 @@ class Participant:
         timeout = self.timeout if timeout is None else timeout
         if jid == self.jid:
             raise ValueError(f"{jid} is this participant itself: there is no friendship to end.")
+        self._wanted.discard(jid)
         await self._peers.request(
             None, "set", build_roster_remove(jid), timeout
         )  # a refusal is a typed StanzaError, not slixmpp's
@@ -290,8 +293,9 @@ class Participant:
         requester = presence["from"].bare
         self._refresh_contact(presence)
         item = self._client.stream.client_roster[requester]
-        if item["pending_out"] or item["to"]:
-            # We asked them first: their request completes a friendship we wanted.
+        if item["pending_out"] or item["to"] or requester in self._wanted:
+            # We asked them first (perhaps refused then, and their owner has changed its mind):
+            # their request completes a friendship we wanted.
             self._client.accept_friend(requester)
         else:
             self._decide(requester)

@@ -42,6 +42,7 @@ class Peers:
         self._roster = roster
         self.request = client.request  # errors read as the client was told: see read_any_dialect
         self._features: dict[str, frozenset[str]] = {}
+        self._items: dict[str, tuple[str, ...]] = {}  # a domain's services
         client.on_event("presence_unavailable", self._forget)
 
     def resolve(self, jid: str) -> str:
@@ -80,6 +81,28 @@ class Peers:
             answer = await self.request(jid, "get", disco.build_info_query(), timeout)
             self._features[jid] = disco.parse_features(answer)
         return self._features[jid]
+
+    async def find_service(self, features: tuple[str, ...], timeout: float | None = None) -> str | None:
+        """The address of a service on our domain that announces any of ``features``, or None.
+
+        As the registry and provisioning specifications say: the domain's items (XEP-0030),
+        then what each announces. Found services are kept; a missing one is looked for again.
+        """
+        domain = self._client.jid.domain
+        for jid in await self._domain_items(domain, timeout):
+            try:
+                if await self.features(jid, timeout) & set(features):
+                    return jid
+            except StanzaError:
+                continue  # an item that does not answer discovery is not the service
+        return None
+
+    async def _domain_items(self, domain: str, timeout: float | None) -> tuple[str, ...]:
+        if domain not in self._items:
+            self._items[domain] = disco.parse_items(
+                await self.request(domain, "get", disco.build_items_query(), timeout)
+            )
+        return self._items[domain]
 
     async def dialect(self, full_jid: str, preference: tuple[str, ...], timeout: float) -> str:
         """The first namespace of ``preference`` that ``full_jid`` announces (else the first)."""

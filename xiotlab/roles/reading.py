@@ -51,7 +51,7 @@ class _Collector:
             self.done.set_result(None)
 
 
-class SensorClient(Service):
+class SensorClient(Service[XmppClient]):
     """Reads and subscribes to things for one owner."""
 
     def __init__(self, client: XmppClient, peers: Peers) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -36,7 +37,7 @@ T = TypeVar("T")
 HELD_MESSAGES = 1000  # event messages kept while reconnecting (each up to a thousand values)
 
 
-class SensorService(Service):
+class SensorService(Service[XmppClient]):
     """Serves one thing's sensors: readouts, subscriptions, pushed values."""
 
     features = (*sensordata.NAMESPACES, *events.NAMESPACES, LEGACY_SENSOR_DATA)
@@ -91,7 +92,7 @@ class SensorService(Service):
 
     async def _readout(self, sender: JID, element: ET.Element):
         self.access.check_reader(sender)
-        request = sensordata.parse_request(element)
+        request = await self._narrowed(sender, sensordata.parse_request(element))
         when = request.when
         if when is not None and self.schedule.later(when):
             self.schedule.add(sender.full, request.id, when, lambda: self._readout_now(sender, request))
@@ -102,6 +103,11 @@ class SensorService(Service):
             return responses  # all of it in the iq result
         self._send(sender.full, responses, store=True)
         return [sensordata.build_started(request.id, ns=request.namespace)]
+
+    async def _narrowed(self, sender: JID, request: sensordata.ReadoutRequest) -> sensordata.ReadoutRequest:
+        """``request`` cut down to what ``sender`` may read (a provisioning service may narrow it)."""
+        allowed = await self.access.readable(sender, request.fields, request.categories)
+        return request if allowed == request.fields else dataclasses.replace(request, fields=allowed)
 
     async def _readout_now(self, sender: JID, request: sensordata.ReadoutRequest) -> None:
         """A scheduled readout at its time: the data in messages, the last ``<resp>`` saying it is the last."""
@@ -131,6 +137,11 @@ class SensorService(Service):
     async def _subscribe(self, sender: JID, element: ET.Element):
         self.access.check_reader(sender)
         subscription = events.parse_subscribe(element)
+        asked = tuple(trigger.name for trigger in subscription.fields)
+        allowed = await self.access.readable(sender, asked, subscription.categories)
+        if allowed != asked:  # narrowed: only what may be read is watched
+            kept = [t for t in subscription.fields if t.name in allowed] or [events.FieldTrigger(n) for n in allowed]
+            subscription = dataclasses.replace(subscription, fields=tuple(kept))
         self.subscriptions.add(sender.full, subscription)
         return [events.build_subscription_accepted(subscription.id, ns=subscription.namespace)]
 
@@ -144,6 +155,10 @@ class SensorService(Service):
     async def _legacy_readout(self, sender: JID, element: ET.Element):
         """XEP-0323 (v0.2, as slixmpp's plugin speaks it): accept, then the data in messages."""
         request = self._legacy_request(sender, element, legacy_sensordata.parse_request)
+        try:
+            request = await self._narrowed(sender, request)
+        except Forbidden as refusal:
+            raise _legacy_refusal(element, refusal) from None
         when = request.when
         if when is not None and self.schedule.later(when):
             try:

@@ -11,22 +11,45 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from ..runtime import XmppClient, network
+from ..runtime import network
 from ..runtime.connection import Connection, State
 from ..runtime.serving import Handler
 
 
-class Service:
-    """A feature of one participant; subclasses register what they answer in :meth:`register`.
+class Host(Protocol):
+    """What a service needs of the connection it runs on: a client's (XmppClient) or a component's."""
+
+    connection: Connection
+
+    def serve(self, namespaces: Iterable[str], local: str, handler: Handler, types: tuple[str, ...] = ...) -> None: ...
+
+    def on(self, kind: str, tag: str, callback: Callable[[Any, Any], Any]) -> None: ...
+
+    def off(self, kind: str, tag: str) -> None: ...
+
+    def add_features(self, features: Iterable[str]) -> None: ...
+
+    def remove_features(self, features: Iterable[str]) -> None: ...
+
+    def on_event(self, event: str, handler: Callable[[Any], Any]) -> None: ...
+
+    def off_event(self, event: str, handler: Callable[[Any], Any]) -> None: ...
+
+
+C = TypeVar("C", bound=Host)
+
+
+class Service(Generic[C]):
+    """A feature of one participant (or of a lab component); subclasses register what they answer in :meth:`register`.
 
     ``features`` are the namespaces announced in service discovery while attached.
     """
 
     features: tuple[str, ...] = ()
 
-    def __init__(self, client: XmppClient) -> None:
+    def __init__(self, client: C) -> None:
         self.client = client
         self._undo: list[Callable[[], None]] = []
 

@@ -312,7 +312,7 @@ class XmppClient:
         message = ET.Element("{jabber:client}message", {"to": to, "type": kind, "id": self.stream.new_id()})
         message.extend(payloads)
         self.trace.record("out", message)
-        self.stream.send_text(_message_text(message))
+        self.stream.send_text(message_text(message))
 
     def send_chat(
         self, to: str, text: str, kind: str = "chat", thread: str | None = None, payloads: Iterable[ET.Element] = ()
@@ -329,9 +329,16 @@ class XmppClient:
     def accept_friend(self, jid: str) -> None:
         """Grant ``jid``'s presence subscription and ask for theirs, unless asked already."""
         item = self.stream.client_roster[jid]
+        # slixmpp follows a grant with the last presence sent to that contact; after a refusal that
+        # is the "unavailable" which went with it, and the new friend would see us offline.
+        item.last_status = None
         item.authorize()
         if not (item["to"] or item["pending_out"]):
             item.subscribe()
+
+    def ask_friend(self, jid: str) -> None:
+        """Ask for ``jid``'s presence subscription, granting nothing in advance (RFC 6121 §3.4)."""
+        self.stream.client_roster[jid].subscribe()
 
     def refuse_friend(self, jid: str) -> None:
         """Refuse ``jid``'s presence subscription."""
@@ -389,7 +396,7 @@ class XmppClient:
         return stanza
 
 
-def _message_text(message: ET.Element) -> str:
+def message_text(message: ET.Element) -> str:
     attributes = "".join(f" {name}={quoteattr(value)}" for name, value in message.attrib.items())
     # Payloads carry prefixed namespaces (ns0:resp): valid XML, and the trace shows them plainly.
     body = "".join(ET.tostring(p, encoding="unicode") for p in message)

@@ -62,7 +62,7 @@ Error texts may quote what the peer sent, and an answer over the server's stanza
 class Router:
     """The routes and request handlers of one stream."""
 
-    def __init__(self, stream: slixmpp.ClientXMPP) -> None:
+    def __init__(self, stream: slixmpp.BaseXMPP) -> None:
         self._stream = stream
         self._routes: dict[str, dict[str, Callable]] = {}
         # First of all filters, before anything walks or copies a hostile stanza recursively.
@@ -78,7 +78,7 @@ class Router:
         routes = self._routes.get(kind)
         if routes is None:
             routes = self._routes[kind] = {}
-            top = f"{{jabber:client}}{kind}"
+            top = f"{{{self._stream.default_ns}}}{kind}"  # jabber:client, or a component's namespace
             self._stream.register_handler(
                 Callback(
                     f"xiotlab {kind} routes", _PayloadMatcher(top, routes), lambda stanza: _dispatch(stanza, routes)
@@ -152,7 +152,7 @@ class _PayloadMatcher(MatcherBase):
 
 def _dispatch(stanza, routes: dict[str, Callable]) -> None:
     xml = stanza.xml
-    if len(xml) > 1 and xml.tag == _IQ and stanza["type"] in ("get", "set"):
+    if len(xml) > 1 and xml.tag.endswith("}iq") and stanza["type"] in ("get", "set"):
         # RFC 6120 §8.2.3: exactly one payload. Routing each would answer one iq twice, or more.
         send_error(stanza, "modify", "bad-request", "An iq of type get or set carries exactly one payload element.")
         return
@@ -187,8 +187,12 @@ def send_error(iq: slixmpp.Iq, kind: str, condition: str, text: str, details: It
 
 
 def _reply(iq: slixmpp.Iq, kind: str = "result") -> slixmpp.Iq:
-    """An empty answer to ``iq``. ``iq.reply()`` would deep-copy the whole request first, only to empty it."""
-    return slixmpp.Iq(stream=iq.stream, stype=kind, sto=iq["from"], sid=iq["id"])
+    """An empty answer to ``iq``. ``iq.reply()`` would deep-copy the whole request first, only to empty it.
+
+    A component answers from the address it was asked at (XEP-0114: its server stamps nothing).
+    """
+    sender = iq["to"] if getattr(iq.stream, "is_component", False) else None
+    return slixmpp.Iq(stream=iq.stream, stype=kind, sto=iq["from"], sfrom=sender, sid=iq["id"])
 
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -219,7 +223,6 @@ def _refuse(iq: slixmpp.Iq, element: ET.Element, error: Exception, *, deadline_p
         send_error(iq, "wait", "internal-server-error", "The device failed while answering; see its log.")
 
 
-_IQ = "{jabber:client}iq"
 _STANZAS = (slixmpp.Iq, slixmpp.Message, slixmpp.Presence)
 
 

@@ -18,7 +18,7 @@ from .secrets import REDACTED, redacted
 
 __all__ = ["REDACTED", "Trace", "TraceEntry", "redacted"]
 
-_STANZA_NAMESPACES = {"", "jabber:client", "jabber:server"}
+_STANZA_NAMESPACES = {"", "jabber:client", "jabber:server", "jabber:component:accept"}
 
 
 class TraceEntry:

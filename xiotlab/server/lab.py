@@ -9,8 +9,15 @@ Two kinds of lab:
   process of the same user joins it with ``LabServer.running()``.
 
 A lab home holds everything: ``lab.json`` (where the server listens), the
-Prosody configuration, store and log, the certificate authority, and
-``accounts.json`` with the generated passwords (mode 0600).
+Prosody configuration, store and log, the certificate authority,
+``accounts.json`` with the generated passwords and ``services.json`` with the
+services' secrets (mode 0600), and the services' own store.
+
+The lab's services (a thing registry and a provisioning service) are XMPP
+components on its server. They are written above this layer, which only
+declares them to Prosody and runs what registered to serve them
+(:func:`add_services`): in this process for a lab that dies with it, in a
+background process of their own for a detached lab.
 """
 
 from __future__ import annotations
@@ -18,14 +25,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from ..errors import LabAlreadyRunning, LabHomeNotWritable, LabNotRunning, PortInUse
+from ..errors import LabAlreadyRunning, LabHomeNotWritable, LabNotRunning, PortInUse, ServerStartFailed
 from . import prosody
 from .accounts import AccountBook, Credentials, check_name, write_prosody_account
 from .certs import ensure_certificates
@@ -33,6 +44,44 @@ from .certs import ensure_certificates
 DEFAULT_DOMAIN = "xiotlab.localhost"
 DEFAULT_HOST = "127.0.0.1"
 _EPHEMERAL_PREFIX = "xiotlab-lab-"
+SERVICES = ("registry", "provisioning")
+"""The lab's services, each a component at ``<name>.<domain>``."""
+
+
+@dataclass(frozen=True)
+class ComponentAccess:
+    """How one of the lab's services joins its server: address, secret, and where (loopback)."""
+
+    jid: str
+    secret: str
+    host: str
+    port: int
+
+    def __repr__(self) -> str:
+        return f"ComponentAccess(jid={self.jid!r}, host={self.host!r}, port={self.port}, secret=<hidden>)"
+
+
+class RunningServices(Protocol):
+    """What runs a lab's services in this process; :meth:`stop` ends them."""
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServiceHost:
+    """Who serves the lab's services: ``start(lab)`` runs them here, ``command(lab)`` is a process that does."""
+
+    start: Callable[[LabServer], RunningServices]
+    command: Callable[[LabServer], Sequence[str]]
+
+
+_service_hosts: list[ServiceHost] = []
+
+
+def add_services(host: ServiceHost) -> None:
+    """Have every lab started from now on run ``host``'s services (the layer that has them calls this)."""
+    if host not in _service_hosts:
+        _service_hosts.append(host)
 
 
 def default_home() -> Path:
@@ -56,6 +105,9 @@ class LabServer:
         Where the server listens; loopback and a free port by default.
     detach:
         Keep the server running after this Python process ends (needs ``home``).
+    services:
+        Run the lab's services (the thing registry at :attr:`registry`, provisioning at
+        :attr:`provisioning`) beside the server.
     """
 
     def __init__(
@@ -66,6 +118,7 @@ class LabServer:
         host: str = DEFAULT_HOST,
         port: int | None = None,
         detach: bool = False,
+        services: bool = True,
     ) -> None:
         if detach and home is None:
             raise ValueError("A detached lab outlives this process and needs a `home` to keep its state in.")
@@ -74,8 +127,11 @@ class LabServer:
         self.domain = domain
         self.host = host
         self.port = port
+        self.component_port: int | None = None  # where the lab's services connect (loopback)
         self._requested_port = port
         self._detach = detach
+        self.services = services
+        self._running_services: list[RunningServices] = []
         self._process: subprocess.Popen | None = None
         self._pid: int | None = None
         self._started_here = False
@@ -105,6 +161,8 @@ class LabServer:
             )
         lab = cls(home, domain=state["domain"], host=state["host"], port=state["port"])
         lab._pid = state["pid"]
+        lab.component_port = state.get("component_port")
+        lab.services = bool(state.get("services", lab.component_port))
         return lab
 
     # --- life cycle ---------------------------------------------------------
@@ -126,16 +184,80 @@ class LabServer:
             self._write_state(home)
             if not self._detach:
                 self._finalizer = weakref.finalize(self, _cleanup, process, home, self._ephemeral)
-            return self
+        try:
+            self._start_services()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    # --- the lab's services -----------------------------------------------------
+
+    @property
+    def registry(self) -> str:
+        """The thing registry's address (``registry.<domain>``): things register there, owners claim."""
+        return f"registry.{self.domain}"
+
+    @property
+    def provisioning(self) -> str:
+        """The provisioning service's address (``provisioning.<domain>``): things ask it who may do what."""
+        return f"provisioning.{self.domain}"
+
+    def component(self, name: str) -> ComponentAccess:
+        """How service ``name`` (one of :data:`SERVICES`) joins the server; the secret stays in the lab home."""
+        if name not in SERVICES:
+            raise ValueError(f"{name!r} is not one of the lab's services: {', '.join(SERVICES)}.")
+        if not self.component_port:
+            raise LabNotRunning(f"{self!r} runs no services: start it with `services=True`.")
+        secret = AccountBook(self._need_home() / "services.json").get_or_create(name, lambda *_: None)
+        return ComponentAccess(f"{name}.{self.domain}", secret, DEFAULT_HOST, self.component_port)
+
+    @property
+    def services_store(self) -> Path:
+        """The services' own state (claims, tags, rules): SQLite, in the lab home."""
+        return self._need_home() / "services.sqlite"
+
+    def services_status(self) -> dict:
+        """Which services run, at which address, and where (this process, or a background pid)."""
+        if not self.services:
+            return {}
+        pid = _services_pid(self._need_home())
+        where = "this process" if self._running_services else (f"pid {pid}" if pid else "not running")
+        return {name: {"jid": f"{name}.{self.domain}", "running": where} for name in SERVICES}
+
+    def _start_services(self) -> None:
+        self._stop_services()  # those of a server that died: their streams would claim the addresses
+        if not (self.services and _service_hosts):
+            return
+        home = self._need_home()
+        if self._detach:
+            for host in _service_hosts:
+                _launch_services(home, host.command(self))
+        else:
+            self._running_services = [host.start(self) for host in _service_hosts]
+
+    def _stop_services(self) -> None:
+        for running in reversed(self._running_services):
+            running.stop()
+        self._running_services = []
+        if self.home is not None:
+            _stop_services_process(self.home)
 
     def _launch(self, home: Path) -> subprocess.Popen:
         files = prosody.ServerFiles(home)
         self._refuse_if_running(files)
         certs = ensure_certificates(home / "certs", self.domain)
         for attempt in range(3):
-            self.port = self._requested_port or self._port_again(files) or prosody.free_port(self.host)
+            self.port = self._requested_port or self._port_again(files.port, self.host) or prosody.free_port(self.host)
             if self._requested_port:
                 prosody.check_port_free(self.host, self.port)
+            components: dict[str, str] = {}
+            if self.services:
+                self.component_port = self._port_again(files.component_port, DEFAULT_HOST) or prosody.free_port(
+                    DEFAULT_HOST
+                )
+                book = AccountBook(home / "services.json")
+                components = {f"{n}.{self.domain}": book.get_or_create(n, lambda *_: None) for n in SERVICES}
             files.config.write_text(
                 prosody.render_config(
                     files,
@@ -144,12 +266,16 @@ class LabServer:
                     port=self.port,
                     certificate=certs.server_certificate,
                     key=certs.server_key,
+                    components=components,
+                    component_port=self.component_port,
                 )
             )
             process = prosody.launch(files, tied_to_this_process=not self._detach)
             try:
                 prosody.wait_until_listening(process, files, self.host, self.port)
                 files.port.write_text(str(self.port))
+                if self.component_port:
+                    files.component_port.write_text(str(self.component_port))
                 return process
             except PortInUse:
                 # A free port chosen by us can be grabbed before Prosody binds it: pick again.
@@ -157,11 +283,12 @@ class LabServer:
                     raise
         raise AssertionError("unreachable")
 
-    def _port_again(self, files: prosody.ServerFiles) -> int | None:
+    @staticmethod
+    def _port_again(kept: Path, host: str) -> int | None:
         """The port this lab had last time, if it is free: clients that knew it come back by themselves."""
         try:
-            port = int(files.port.read_text())
-            prosody.check_port_free(self.host, port)
+            port = int(kept.read_text())
+            prosody.check_port_free(host, port)
         except (OSError, ValueError, PortInUse):
             return None
         return port
@@ -169,6 +296,7 @@ class LabServer:
     def stop(self) -> None:
         """Stop the server; an ephemeral lab's state is removed. Safe to call twice."""
         with self._lock:
+            self._stop_services()
             if self._finalizer is not None:
                 self._finalizer()  # stops our process and removes an ephemeral home
                 self._finalizer = None
@@ -223,6 +351,7 @@ class LabServer:
             "pid": self.pid,
             "home": str(self.home) if self.home else None,
             "accounts": self.accounts() if self.home else [],
+            "services": self.services_status() if self.home else {},
         }
 
     # --- accounts -----------------------------------------------------------
@@ -237,6 +366,14 @@ class LabServer:
         data = prosody.ServerFiles(self._need_home()).data
         password = book.get_or_create(local, lambda n, p: write_prosody_account(data, self.domain, n, p))
         return Credentials(f"{local}@{self.domain}", password)
+
+    def thing_key(self, name: str) -> str:
+        """The secret KEY thing ``name`` registers with (made once, kept in the lab home, mode 0600).
+
+        Whoever holds the thing's claim code (its QR code) can claim it: the KEY is what makes
+        the code the thing's own.
+        """
+        return AccountBook(self._need_home() / "keys.json").get_or_create(self._local_name(name), lambda *_: None)
 
     def accounts(self) -> list[str]:
         """The JIDs of every account this lab created."""
@@ -295,6 +432,8 @@ class LabServer:
             "host": self.host,
             "port": self.port,
             "pid": self._pid,
+            "component_port": self.component_port,
+            "services": self.services,
             "owner_pid": None if self._detach else os.getpid(),
             "started": time.time(),
         }
@@ -311,6 +450,67 @@ def _read_state(home: Path) -> dict | None:
         return json.loads((home / "lab.json").read_text())
     except (OSError, ValueError):  # missing, half written, or another user's (a shared /tmp)
         return None
+
+
+_SERVICES_PID = "services.pid"
+SERVICES_READY = "services.ready"
+"""The file a background services process writes its pid to once its services are connected."""
+
+
+def _launch_services(home: Path, command: Sequence[str]) -> None:
+    """Start a detached lab's services in a background process of their own, logging to the lab home."""
+    with open(home / "services.log", "ab") as log:
+        process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=home,
+            start_new_session=True,
+        )
+    (home / _SERVICES_PID).write_text(str(process.pid))
+    ready = home / SERVICES_READY
+    deadline = time.monotonic() + prosody.START_TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        if ready.exists() and ready.read_text() == str(process.pid):
+            return
+        time.sleep(0.05)
+    if process.poll() is None:
+        process.terminate()
+    tail = "\n".join((home / "services.log").read_text(errors="replace").splitlines()[-15:])
+    raise ServerStartFailed(
+        f"The lab's services did not come up within {prosody.START_TIMEOUT:.0f} s. "
+        f"Their log ({home / 'services.log'}) ends with:\n{tail}"
+    )
+
+
+def _services_pid(home: Path) -> int | None:
+    """The pid of the background process serving this lab's services, if it runs."""
+    try:
+        pid = int((home / _SERVICES_PID).read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if str(home).encode() in cmdline else None  # not a reused pid
+
+
+def _stop_services_process(home: Path) -> None:
+    pid = _services_pid(home)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + prosody.STOP_TIMEOUT
+        while _services_pid(home) == pid and time.monotonic() < deadline and _pid_alive(pid):
+            time.sleep(0.02)
+            _reap(pid)
+    (home / _SERVICES_PID).unlink(missing_ok=True)
+
+
+def _reap(pid: int) -> None:
+    """Collect a child that exited (a background process this process started), so it leaves no zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def _cleanup(process: subprocess.Popen, home: Path, ephemeral: bool) -> None:

@@ -58,6 +58,7 @@ class ServerFiles:
     data = _InHome("data")
     pidfile = _InHome("prosody.pid")
     port = _InHome("port")  # the port it listened on last, kept across stops so clients find it again
+    component_port = _InHome("component-port")  # the same, for the lab's services (XEP-0114 components)
 
 
 def find_prosody() -> str:
@@ -75,8 +76,23 @@ def _lua(text: str | Path) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_config(files: ServerFiles, *, domain: str, host: str, port: int, certificate: Path, key: Path) -> str:
-    """Prosody's configuration for a private lab on ``host:port`` serving ``domain``."""
+def render_config(
+    files: ServerFiles,
+    *,
+    domain: str,
+    host: str,
+    port: int,
+    certificate: Path,
+    key: Path,
+    components: dict[str, str] | None = None,
+    component_port: int | None = None,
+) -> str:
+    """Prosody's configuration for a private lab on ``host:port`` serving ``domain``.
+
+    ``components`` maps each external component's address to its secret (XEP-0114); they connect
+    to ``component_port``, on loopback only whatever ``host`` is: that stream is not encrypted.
+    """
+    components = components or {}
     modules = [
         "roster",
         "saslauth",
@@ -105,6 +121,9 @@ def render_config(files: ServerFiles, *, domain: str, host: str, port: int, cert
             "modules_enabled = { " + ", ".join(_lua(m) for m in modules) + " }",
             'modules_disabled = { "s2s", "limits" }',
             "c2s_require_encryption = true",
+            # Prosody leaves Nagle's algorithm on: with the peer's delayed acknowledgements, the last part
+            # of a large stanza (a page of search results, a readout) then waited 40 ms to be sent.
+            "network_settings = { nagle = false }",
             # A dropped client's session waits this long to be resumed (XEP-0198); meanwhile its
             # friends still see it online, so a device that died shows offline after half a minute.
             "smacks_hibernation_time = 30",
@@ -112,8 +131,17 @@ def render_config(files: ServerFiles, *, domain: str, host: str, port: int, cert
             'storage = "internal"',
             "allow_registration = false",
             f'log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = {_lua(files.log)} }} }}',
+            *(
+                [f"component_ports = {{ {component_port} }}", 'component_interfaces = { "127.0.0.1" }']
+                if components and component_port
+                else ["component_ports = { }"]
+            ),
             f"VirtualHost {_lua(domain)}",
             f"  ssl = {{ key = {_lua(key)}, certificate = {_lua(certificate)} }}",
+            *(
+                f"Component {_lua(address)}\n  component_secret = {_lua(secret)}"
+                for address, secret in components.items()
+            ),
             "",
         ]
     )

@@ -3,7 +3,7 @@
 ::
 
     from xiotlab import LabServer, Owner
-    from xiotlab.sim import Lamp, Thermometer
+    from xiotlab.sim import EnergyMeter, Lamp, Thermometer
 
     lab = LabServer().start()
     alice = Owner("alice", lab=lab).start()
@@ -12,6 +12,11 @@
     alice.befriend("thermometer"); alice.befriend("lamp")
     alice.read("thermometer")["temperature"]           # a reading of the simulated room
     alice.set("lamp", on=True, brightness=40)          # then alice.read("lamp")["power"]: 3.6 W
+
+    # Factory-fresh: no owner, tags in the registry; whoever has its claim code claims it.
+    meter = EnergyMeter("meter", lab=lab, tags={"MAN": "Acme", "MODEL": "EM1", "SN": "7"}).start()
+    meter.claim_qr()                                    # shows the QR code in a notebook
+    alice.claim(meter.claim_uri)                        # now alice's, and her friend
 
 The devices, one module each, from the simplest:
 
@@ -30,7 +35,8 @@ it on and reports. Every device but the lamp is a :class:`Simulated`
 devices share: ``speed=`` (simulated seconds per real second, changeable while
 it runs), ``interval=`` (real seconds between steps) and a lock. Every device
 takes ``seed=`` for the same behaviour on every run, and the keywords of
-:class:`~xiotlab.Thing`. ``simulated`` shows a device of your own in ten lines.
+:class:`~xiotlab.Thing` (``tags=`` without ``owner=``: an unowned device to
+claim). ``simulated`` shows a device of your own in ten lines.
 """
 
 from .door import DoorSensor

@@ -34,8 +34,10 @@ class Simulated(Thing):
     ``speed``: simulated seconds per real second (1 by default): ``speed=1440``
     lets a day pass in a minute, ``speed=0`` stops the clock. It is read at
     every tick, so ``device.speed = 60`` changes it while the device runs.
-    Any other keyword (``owner=``, ``lab=``, ``status=``, ...) goes to
-    :class:`~xiotlab.Thing`.
+    Any other keyword (``owner=``, ``lab=``, ``status=``, ``tags=``, ...) goes to
+    :class:`~xiotlab.Thing`: with ``tags=`` and no ``owner=`` the device comes
+    factory-fresh, registered in the lab's thing registry and waiting to be
+    claimed with its claim code (``device.claim_qr()``).
 
     A subclass overrides :meth:`step`; the timer calls it while the thing is
     online, and anyone may call it by hand to jump ahead.

@@ -1,4 +1,4 @@
-"""The roster widget: a participant's contacts, live, and an owner's friend requests to answer.
+"""The roster widget: a participant's contacts, live, and an owner's requests to answer.
 
 >>> Roster(alice)        # doctest: +SKIP
 
@@ -6,9 +6,13 @@ Each contact shows a presence dot (green online, amber away, red do not
 disturb, grey offline), its JID, its status text and, in words, where the
 friendship stands; the caption says whether the participant itself is
 online, reconnecting (and how often it tried) or offline. For an
-:class:`~xiotlab.roles.owner.Owner` a second
-section lists the friend requests waiting for a decision, each with
-*Approve* and *Reject* buttons; an answered request disappears by itself.
+:class:`~xiotlab.roles.owner.Owner` a second section lists the requests
+waiting for a decision: to befriend, to read fields or to control parameters
+of a thing. A read or control request shows a checkbox per field or parameter
+asked, all ticked (*Approve* allows exactly the ticked ones), or, when it
+asked for all, a text box to name some (left empty: all); every request but one to befriend the owner itself has
+a range (the caller, its domain, everyone), and *Approve* and *Reject*
+buttons. An answered request disappears by itself.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 import ipywidgets
 
+from ...protocol.provisioning import RuleRange
 from ...roles.friendship import FriendRequest
 from ...roles.roster import Contact
 from .live import Redraws, error_area, guarded, submit
@@ -56,7 +61,9 @@ class Roster(ipywidgets.VBox):
         The ``HTML`` widget holding the contact table.
     requests:
         The ``VBox`` of request rows (an owner's; empty for a thing). Each row is an
-        ``HBox(HTML, Approve button, Reject button)``.
+        ``HBox``: the request in words (``HTML``), then its parts (a ``Checkbox`` per field or
+        parameter asked, or a ``Text`` when it asked for all), the range (a ``Dropdown``, except
+        for a request to befriend the owner), and the *Approve* and *Reject* buttons.
     errors:
         Where failures of redraws, clicks and answers show their tracebacks.
 
@@ -74,7 +81,7 @@ class Roster(ipywidgets.VBox):
         self._no_requests = ipywidgets.HTML("<i>No requests waiting.</i>")
         self._requests_changed = True
         self._redraws = Redraws(self._render, rate=rate, errors=self.errors)
-        self._heading = ipywidgets.HTML("<b>Friend requests waiting for your decision</b>")
+        self._heading = ipywidgets.HTML("<b>Requests waiting for your decision</b>")
         requests = [self._heading, self.requests] if self._owner is not None else []
         super().__init__(children=[self.table, *requests, self.errors])
         # Drawn once here, before observing: afterwards only the UI thread draws, never two at once.
@@ -134,28 +141,48 @@ class Roster(ipywidgets.VBox):
 
     def _request_row(self, owner: Any, request: FriendRequest) -> ipywidgets.HBox:
         target = "you" if request.thing == owner.jid else request.thing
-        label = ipywidgets.HTML(f"<b>{html.escape(request.requester)}</b> wants to befriend {html.escape(target)}")
+        label = ipywidgets.HTML(f"<b>{html.escape(request.requester)}</b> {_wants(request, target)}")
+        parts = _part_choices(request)
+        ranges = [] if request.thing == owner.jid else [_range_choice()]
         approve = ipywidgets.Button(description="Approve", button_style="success", icon="check")
         reject = ipywidgets.Button(description="Reject", button_style="danger", icon="times")
-        row = ipywidgets.HBox([label, approve, reject])
-        approve.on_click(guarded(self.errors, lambda _: self._answer(request, row, owner.aapprove)))
-        reject.on_click(guarded(self.errors, lambda _: self._answer(request, row, owner.areject)))
+        row = ipywidgets.HBox([label, *parts, *ranges, approve, reject], layout=_ROW)
+
+        def chosen_range() -> str:
+            return ranges[0].value if ranges else RuleRange.CALLER.value
+
+        def allow_if_any_ticked(_change: Any = None) -> None:
+            approve.disabled = bool(parts) and _chosen(parts) == ()
+
+        for part in parts:
+            if isinstance(part, ipywidgets.Checkbox):
+                part.observe(allow_if_any_ticked, names="value")
+        approve.on_click(
+            guarded(
+                self.errors,
+                lambda _: self._answer(row, lambda: owner.aapprove(request, chosen_range(), _chosen(parts))),
+            )
+        )
+        reject.on_click(
+            guarded(self.errors, lambda _: self._answer(row, lambda: owner.areject(request, chosen_range())))
+        )
         return row
 
     # --- clicks (any thread) ------------------------------------------------
 
-    def _answer(self, request: FriendRequest, row: ipywidgets.HBox, decide) -> None:
+    def _answer(self, row: ipywidgets.HBox, decide) -> None:
         """Send the decision without waiting; the row goes when the request is answered."""
-        buttons = row.children[1:]
-        answer = decide(request)  # before disabling: if this raises, the buttons stay usable
-        for button in buttons:
-            button.disabled = True  # one answer per request, however often it is clicked
+        inputs = [part for part in row.children[1:] if hasattr(part, "disabled")]
+        enabled = [part for part in inputs if not part.disabled]
+        answer = decide()  # before disabling: if this raises, the row stays usable
+        for part in inputs:
+            part.disabled = True  # one answer per request, however often it is clicked
         future = submit(self.errors, answer)
 
         def enable_on_failure(future) -> None:
             if future.cancelled() or future.exception() is not None:
-                for button in buttons:
-                    button.disabled = False  # the error shows in `errors`; let the learner try again
+                for part in enabled:
+                    part.disabled = False  # the error shows in `errors`; let the learner try again
 
         future.add_done_callback(enable_on_failure)
 
@@ -186,7 +213,7 @@ class Roster(ipywidgets.VBox):
             status = f" {c.status!r}" if c.status else ""
             lines.append(f"  {c.jid}: {PRESENCE.get(c.presence, (c.presence,))[0]}, {friendship(c)}{status}")
         if self._owner is not None:
-            lines += [f"  request: {r.requester} → {r.thing}" for r in self._owner.requests]
+            lines += [f"  request: {r.requester} → {_wants(r, r.thing)}" for r in self._owner.requests]
         return "\n".join(lines)
 
 
@@ -214,6 +241,51 @@ def _contact_row(contact: Contact) -> str:
         f"<tr data-jid='{jid}' data-presence='{html.escape(contact.presence)}'>"
         f"<td>{dot} <span>{html.escape(words)}</span></td><td>{jid}</td>"
         f"<td>{html.escape(contact.status)}</td><td>{html.escape(friendship(contact))}</td></tr>"
+    )
+
+
+_ROW = ipywidgets.Layout(flex_flow="row wrap", align_items="center")
+
+# what each kind of request asks, and what its parts are called
+_PARTS = {"read": "fields", "control": "parameters"}
+
+
+def _wants(request: FriendRequest, target: str) -> str:
+    """What ``request`` asks, in words: ``wants to read temperature, humidity of lamp@lab``."""
+    thing = html.escape(target)
+    if request.kind not in _PARTS:
+        return f"wants to befriend {thing}"
+    asked = html.escape(", ".join(request.parts)) if request.parts else f"all {_PARTS[request.kind]}"
+    return f"wants to {request.wants} {asked} of {thing}"
+
+
+def _part_choices(request: FriendRequest) -> list[ipywidgets.Widget]:
+    """A ticked checkbox per field or parameter asked; a text box to name some when all were asked."""
+    kind = _PARTS.get(request.kind)
+    if kind is None:
+        return []  # a friendship is approved whole
+    if not request.parts:
+        return [ipywidgets.Text(placeholder=f"all {kind}, or name some: a, b", layout=ipywidgets.Layout(width="16em"))]
+    return [
+        ipywidgets.Checkbox(value=True, description=part, indent=False, layout=ipywidgets.Layout(width="auto"))
+        for part in request.parts
+    ]
+
+
+def _chosen(parts: list[ipywidgets.Widget]) -> tuple[str, ...] | None:
+    """The parts an approval allows: the ticked ones, or those named in the text box (None: all asked)."""
+    if not parts:
+        return None
+    if isinstance(parts[0], ipywidgets.Text):
+        named = tuple(name.strip() for name in parts[0].value.split(",") if name.strip())
+        return named or None
+    return tuple(box.description for box in parts if box.value)
+
+
+def _range_choice() -> ipywidgets.Dropdown:
+    """Whom the decision is for: the caller only (the default), its domain, or everyone."""
+    return ipywidgets.Dropdown(
+        options=[r.value for r in RuleRange], value=RuleRange.CALLER.value, layout=ipywidgets.Layout(width="7em")
     )
 
 
