@@ -25,6 +25,7 @@ from pathlib import Path
 
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
+from timing import percentile, timed
 
 from xiotlab import LabServer, Owner, Thing
 from xiotlab.runtime import network
@@ -55,18 +56,10 @@ def readout(lab: LabServer, rounds: int) -> dict:
     owner, thing = pair(lab, "readout")
     ping = owner._client.stream.plugin["xep_0199"]  # the baseline: slixmpp's own ping, same two clients
 
-    async def timed(call) -> list[float]:
-        samples = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            await call()
-            samples.append(time.perf_counter() - start)
-        return samples
-
     async def both():
         await owner.aread(thing.jid)  # warm: discovery, first readout
-        read = await timed(lambda: owner.aread(thing.jid, ["temperature", "humidity", "pressure"]))
-        pinged = await timed(lambda: ping.send_ping(thing.full_jid, timeout=10))
+        read = await timed(lambda: owner.aread(thing.jid, ["temperature", "humidity", "pressure"]), rounds)
+        pinged = await timed(lambda: ping.send_ping(thing.full_jid, timeout=10), rounds)
         return read, pinged
 
     read, pinged = network.run(both())
@@ -204,11 +197,6 @@ def readings_from_another_process(lab: LabServer, count: int) -> dict:
             child.kill()
         owner.stop()
     return {"per_second": received / elapsed, "received": received}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def event_figures(lab: LabServer, count: int, steady_seconds: float) -> dict:

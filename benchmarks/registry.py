@@ -29,6 +29,8 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
+from timing import percentile, timed
+
 from xiotlab import LabServer, Owner, Thing
 from xiotlab.protocol import registry as r
 from xiotlab.runtime import network
@@ -36,11 +38,6 @@ from xiotlab.runtime import network
 MANUFACTURERS = 10
 MODELS = 50
 BATCH = 250  # registrations in flight per client
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def tags_of(i: int) -> tuple[r.Tag, ...]:
@@ -107,21 +104,13 @@ def searches(lab: LabServer, rounds: int) -> dict:
         iq.xml.append(ET.fromstring(ET.tostring(element)))
         return (await iq.send(timeout=30)).xml
 
-    async def timed(call) -> list[float]:
-        samples = []
-        for _ in range(rounds):
-            start = time.perf_counter()
-            await call()
-            samples.append(time.perf_counter() - start)
-        return samples
-
     async def run() -> tuple[list[float], list[float], list[float], int, int]:
         answer = await raw_search()  # warm: discovery, caches, the statement
         found = r.parse_found(next(iter(answer)))
         api = await owner.asearch(SEARCH_TEXT)
-        pinged = await timed(lambda: ping.send_ping(lab.registry, timeout=10))
-        raw = await timed(raw_search)
-        ours = await timed(lambda: owner.asearch(SEARCH_TEXT))
+        pinged = await timed(lambda: ping.send_ping(lab.registry, timeout=10), rounds)
+        raw = await timed(raw_search, rounds)
+        ours = await timed(lambda: owner.asearch(SEARCH_TEXT), rounds)
         return pinged, raw, ours, len(found.things), len(api)
 
     pinged, raw, ours, found, found_api = network.run(run())

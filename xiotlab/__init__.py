@@ -12,9 +12,9 @@ control it)::
         alice.befriend("lamp")
 
 In a notebook, ``%load_ext xiotlab`` adds the ``%xmpp`` and ``%%thing`` magics
-(``%xmpp help``), and the widgets ``Roster``, ``LivePlot``, ``ControlPanel`` and
-``Inspector`` come from ``xiotlab`` too (imported on first use: plain scripts
-never load the notebook stack).
+(``%xmpp help``), and the widgets ``Roster``, ``LivePlot``, ``ControlPanel``,
+``Inspector`` and ``NodeTree`` come from ``xiotlab`` too (imported on first
+use: plain scripts never load the notebook stack).
 
 Layers, each importing only those below it: ``protocol`` and ``server`` at
 the bottom, then ``runtime``, ``roles``, ``faces``. Errors: ``xiotlab.errors``.
@@ -28,7 +28,9 @@ from .protocol.values import Category, Duration, Field, NodeRef, QoS, ReadoutErr
 from .roles import Contact, FriendRequest, Owner, Thing
 from .roles.claim_code import ClaimCode
 from .roles.claiming import RegistryEntry, SearchResult
+from .roles.concentrator import Concentrator
 from .roles.friendship import ControlRequest, ReadRequest
+from .roles.nodes import Node
 from .roles.readout import Readout
 from .roles.stream import Stream
 from .server import Credentials, LabServer
@@ -36,7 +38,7 @@ from .version import __version__ as __version__
 
 __all__ = [
     # the lab and its participants
-    "LabServer", "Credentials", "Thing", "Owner", "Contact", "FriendRequest", "RuleRange",
+    "LabServer", "Credentials", "Thing", "Owner", "Contact", "FriendRequest", "RuleRange", "Concentrator", "Node",
     # the registry and provisioning
     "ReadRequest", "ControlRequest", "ClaimCode", "RegistryEntry", "SearchResult",
     # what reading and watching give
@@ -45,11 +47,17 @@ __all__ = [
     # controls
     "ControlForm", "ControlParameter", "ParameterType",
     # the notebook face
-    "ControlPanel", "Inspector", "LivePlot", "Roster",
+    "ControlPanel", "Inspector", "LivePlot", "NodeTree", "Roster",
     "errors",
 ]  # fmt: skip
 
-_WIDGETS = {"Roster": "roster", "LivePlot": "live_plot", "ControlPanel": "control_panel", "Inspector": "inspector"}
+_WIDGETS = {
+    "Roster": "roster",
+    "LivePlot": "live_plot",
+    "ControlPanel": "control_panel",
+    "Inspector": "inspector",
+    "NodeTree": "node_tree",
+}
 
 
 def __getattr__(name: str):

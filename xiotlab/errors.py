@@ -6,6 +6,7 @@ trouble. Each message says what went wrong and what to do about it.
     XiotlabError
     ├── LabError                 the private lab server
     │   ├── ProsodyNotInstalled
+    │   ├── MosquittoNotInstalled   the MQTT broker a lab can run
     │   ├── PortInUse
     │   ├── LabHomeNotWritable
     │   ├── LabAlreadyRunning
@@ -43,6 +44,10 @@ class LabError(XiotlabError):
 
 class ProsodyNotInstalled(LabError):
     """The Prosody XMPP server is not installed on this machine."""
+
+
+class MosquittoNotInstalled(LabError):
+    """The mosquitto MQTT broker, which a lab runs with ``mqtt=True``, is not installed on this machine."""
 
 
 class PortInUse(LabError):

@@ -69,6 +69,7 @@ COMMANDS = (
     "plot",
     "set",
     "panel",
+    "nodes",
     "claim",
     "search",
     "devices",
@@ -87,7 +88,7 @@ def test_help_lists_every_command_with_its_usage_and_summary(offline, capsys):
     out = capsys.readouterr().out
     for command in COMMANDS:
         assert f"%xmpp {command}" in out
-    assert "%xmpp read [--category CATEGORY] JID [FIELD ...]\n    read a thing's fields now" in out
+    assert "%xmpp read [--node NODE] [--category CATEGORY] JID[/NODE] [FIELD ...]\n    read a thing's" in out
     assert "%%thing [--owner JID] [--policy {deny,accept}] [--tags MAN=Acme,#V=1.0] NAME" in out
 
 

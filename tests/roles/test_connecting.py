@@ -11,6 +11,8 @@ import pytest
 from xiotlab import LabServer, Owner, Thing
 from xiotlab.errors import AuthenticationFailed, CannotConnect, CertificateError, NotConnected, TimedOut
 
+from ..waiting import eventually
+
 
 def test_thing_comes_online_and_goes_offline(online, name):
     thing = online(Thing, name("lamp"), status="warming up")
@@ -108,9 +110,10 @@ def test_blocking_calls_from_foreign_threads(online, name):
 def test_trace_shows_the_wire_without_secrets(lab, online, name):
     credentials = lab.account(name("alice"))
     owner = online(Owner, credentials.jid, credentials.password)
+    # Stanzas are traced as the send loop writes them, a moment after start() queued the presence.
+    assert eventually(lambda: any(e.tag == "presence" and e.direction == "out" for e in owner.trace))
     entries = list(owner.trace)
     assert {e.direction for e in entries} == {"in", "out"}
-    assert any(e.tag == "presence" and e.direction == "out" for e in entries)
     auth = [e for e in entries if e.tag in ("auth", "response")]
     assert auth and all("[redacted]" in e.xml for e in auth)
     assert not any(credentials.password in e.xml for e in entries)

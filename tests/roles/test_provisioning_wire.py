@@ -27,15 +27,14 @@ from xiotlab.runtime import network
 
 from ..protocol.schema import schema
 from ..waiting import eventually, in_background
-from . import plugin_peers
-from .test_registry_wire import RawPeer, condition, ok, valid
+from .raw_peer import RawPeer, condition, ok
+from .test_registry_wire import valid
 
 
 @pytest.fixture
-def peer(lab, name):
+def peer(raw):
     """``peer(prefix)`` -> a new lab account online as a plain slixmpp :class:`RawPeer`."""
-    with plugin_peers.plugin_peers(lab, name) as start:
-        yield lambda prefix="raw": start(prefix, {}, RawPeer)
+    return raw
 
 
 @pytest.fixture(scope="module")

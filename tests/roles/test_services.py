@@ -33,11 +33,11 @@ class OnlyAlice:
 
     owner = None
 
-    async def readable(self, sender, fields, categories):
+    async def readable(self, sender, fields, categories, nodes=()):
         self.check_reader(sender)
         return fields
 
-    async def controllable(self, sender, parameters, viewing=False):
+    async def controllable(self, sender, parameters, viewing=False, nodes=()):
         (self.check_reader if viewing else self.check_controller)(sender)
         return parameters
 

@@ -7,6 +7,10 @@
     xiotlab server restart    stop it and start it again, same domain and port
     xiotlab account add NAME  create an account (its password stays in the lab home)
     xiotlab account list      list the accounts
+    xiotlab mqtt start        run the lab's MQTT broker (mosquitto, loopback only) in the
+                              background under the lab home
+    xiotlab mqtt status       where it listens (its mqtt:// URL)
+    xiotlab mqtt stop         stop it
 
 The lab home is ``$XIOTLAB_HOME`` or ``~/.xiotlab``; ``--home`` overrides it.
 Kernels and scripts join the running lab with ``LabServer.running()``.
@@ -20,6 +24,7 @@ import sys
 
 from ..errors import LabNotRunning, XiotlabError
 from ..server import DEFAULT_DOMAIN, LabServer, default_home
+from ..server.mosquitto import Broker
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xiotlab", description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", help=f"lab home (default: $XIOTLAB_HOME or {default_home()})")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="{server,account}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="{server,account,mqtt}")
 
     server = commands.add_parser("server", help="start, stop or inspect the persistent lab server")
     server_commands = server.add_subparsers(required=True, metavar="{start,stop,restart,status}")
@@ -57,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name", nargs="+", help="account name(s), e.g. lamp alice")
     add.set_defaults(run=_account_add)
     account_commands.add_parser("list", help="list the accounts").set_defaults(run=_account_list)
+
+    mqtt = commands.add_parser("mqtt", help="start, stop or inspect the lab's MQTT broker")
+    mqtt_commands = mqtt.add_subparsers(required=True, metavar="{start,stop,status}")
+    mqtt_start = mqtt_commands.add_parser("start", help="run the MQTT broker in the background (loopback only)")
+    mqtt_start.add_argument("--port", type=int, help="port to listen on (default: the last one, else a free one)")
+    mqtt_start.set_defaults(run=_mqtt_start)
+    mqtt_commands.add_parser("stop", help="stop the MQTT broker").set_defaults(run=_mqtt_stop)
+    mqtt_status = mqtt_commands.add_parser("status", help="show where the MQTT broker listens")
+    mqtt_status.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    mqtt_status.set_defaults(run=_mqtt_status)
     return parser
 
 
@@ -105,6 +120,8 @@ def _server_status(args) -> int:
         print(f"accounts: {', '.join(status['accounts']) or 'none'}")
         for name, service in status["services"].items():
             print(f"{name}: {service['jid']} ({service['running']})")
+        if status["mqtt"]["running"]:
+            print(f"mqtt: {status['mqtt']['url']} (pid {status['mqtt']['pid']})")
     else:
         print(status["message"])
     return 0 if status["running"] else 3
@@ -119,6 +136,39 @@ def _account_add(args) -> None:
 def _account_list(args) -> None:
     for jid in LabServer.running(_home(args)).accounts():
         print(jid)
+
+
+def _mqtt_start(args) -> None:
+    running = Broker.running(_home(args))
+    if running is not None:
+        print(f"the MQTT broker already runs at {running.url} (pid {running.pid})")
+        return
+    broker = Broker(_home(args), port=args.port, detach=True).start()
+    print(f"MQTT broker running at {broker.url} (pid {broker.pid}), home {broker.files.home}")
+    print("Python: `LabServer.running().mqtt_url`; stop it with `xiotlab mqtt stop`")
+
+
+def _mqtt_stop(args) -> None:
+    broker = Broker.running(_home(args))
+    if broker is None:
+        print(f"no MQTT broker runs under {_home(args)}")
+        return
+    broker.stop()
+    print(f"stopped the MQTT broker under {_home(args)}")
+
+
+def _mqtt_status(args) -> int:
+    broker = Broker.running(_home(args))
+    status = broker.status() if broker else {"running": False, "url": None, "pid": None}
+    status["home"] = _home(args)
+    if args.json:
+        print(json.dumps(status, indent=1))
+    elif broker is not None:
+        print(f"running: {status['url']} (pid {status['pid']})")
+        print(f"home: {status['home']}")
+    else:
+        print(f"no MQTT broker runs under {_home(args)}; start one with `xiotlab mqtt start`")
+    return 0 if status["running"] else 3
 
 
 if __name__ == "__main__":

@@ -25,10 +25,12 @@ from traitlets import Float, Int, Unicode
 
 from ..errors import LabNotRunning, XiotlabError
 from ..protocol.provisioning import RuleRange
+from ..protocol.values import NodeRef
 from ..roles import Owner
+from ..roles.readout import node_label
 from ..runtime import network
 from ..server import LabServer, prosody
-from .session import NotebookSession, as_seconds, parse_tags
+from .session import NotebookSession, as_seconds, parse_tags, split_node
 from .widgets.control_panel import ControlPanel
 from .widgets.inspector import Inspector
 from .widgets.live import stop_ui_thread
@@ -37,10 +39,19 @@ from .widgets.roster import Roster
 # The parser below is the one description of the commands: `%xmpp help` and Tab completion read it.
 OVERVIEW_FOOTER = """\
 Short names are accounts on the lab (lamp is lamp@<lab domain>); lab accounts need no password.
+JID[/NODE] names a thing, or a node of a concentrator: gateway/kitchen/fridge is node kitchen/fridge
+of gateway (everything after the first slash: node ids may hold slashes; a resource is never typed
+here). --node NODE says the same.
 `%xmpp help COMMAND` explains a command's options."""
 
 # Arguments that name a participant: Tab completes them with the JIDs this session knows.
-JID_METAVARS = frozenset({"JID", "NAME_OR_JID", "NAME", "THING"})
+JID_METAVARS = frozenset({"JID", "JID[/NODE]", "NAME_OR_JID", "NAME", "THING"})
+
+TARGET = "JID[/NODE]"
+TARGET_HELP = (
+    "a thing, or a node of a concentrator: gateway/kitchen/fridge is node kitchen/fridge of gateway "
+    "(all after the first slash is the node; never a resource)"
+)
 
 # Commands whose last argument is the rest of the line as typed: a claim URI or a search may hold
 # quotes, backslashes, `#` and spaces that shell-like splitting would change.
@@ -171,28 +182,36 @@ def _add_friendship_commands(parser: _Parser) -> None:
             )
 
 
+def _add_target(command: _Parser) -> None:
+    """The thing (or concentrator node) a command acts on: ``JID[/NODE]`` and ``--node NODE``."""
+    command.add_argument("jid", metavar=TARGET, help=TARGET_HELP)
+    command.add_argument("--node", metavar="NODE", help="a node of the concentrator JID (the same as JID/NODE)")
+
+
 def _add_owner_commands(parser: _Parser) -> None:
-    read = parser.add_command("read", "read a thing's fields now, as a table (and in `_`)")
-    read.add_argument("jid", metavar="JID")
+    read = parser.add_command("read", "read a thing's (or a node's) fields now, as a table (and in `_`)")
+    _add_target(read)
     read.add_argument("fields", nargs="*", metavar="FIELD")
     read.add_argument(
         "--category", action="append", dest="categories", metavar="CATEGORY", help="momentary, status, historical, ..."
     )
-    subscribe = parser.add_command("subscribe", "a stream of a thing's values as they change")
-    subscribe.add_argument("jid", metavar="JID")
+    subscribe = parser.add_command("subscribe", "a stream of a thing's (or a node's) values as they change")
+    _add_target(subscribe)
     subscribe.add_argument("fields", nargs="*", metavar="FIELD")
     subscribe.add_argument("--change", type=float, metavar="DELTA", help="send a value only when it moved this much")
     subscribe.add_argument("--min-interval", metavar="TIME", help="gather values for this long (e.g. 1s)")
     subscribe.add_argument("--max-interval", metavar="TIME", help="a fresh readout when nothing changed (e.g. 1min)")
-    plot = parser.add_command("plot", "a live plot of a thing's fields; asking again gives the same figure")
-    plot.add_argument("jid", metavar="JID")
+    plot = parser.add_command("plot", "a live plot of a thing's (or a node's) fields; asked again, the same figure")
+    _add_target(plot)
     plot.add_argument("fields", nargs="+", metavar="FIELD")
     plot.add_argument("--window", help="what the x axis spans: 60s, 5min or 500points (default: XmppMagics.window)")
-    set_ = parser.add_command("set", "set a thing's controls, typed by its control form: %xmpp set lamp on=true")
-    set_.add_argument("jid", metavar="JID")
+    set_ = parser.add_command("set", "set a thing's (or a node's) controls, typed by its form: %xmpp set lamp on=true")
+    _add_target(set_)
     set_.add_argument("assignments", nargs="+", metavar="NAME=VALUE")
-    panel = parser.add_command("panel", "a control panel made from the thing's control form")
-    panel.add_argument("jid", metavar="JID")
+    panel = parser.add_command("panel", "a control panel made from the thing's (or a node's) control form")
+    _add_target(panel)
+    nodes = parser.add_command("nodes", "a concentrator's nodes as a tree: live values; read, plot, control a node")
+    nodes.add_argument("jid", metavar="JID", help="the concentrator")
 
 
 def _add_registry_commands(parser: _Parser) -> None:
@@ -458,21 +477,31 @@ class XmppMagics(Magics):
     def _qr(self, args):
         return self.session.claim_code(args.name)
 
+    def _target(self, args, action: str) -> tuple[str, NodeRef | None]:
+        """The JID and node (checked against the concentrator's nodes) that ``JID[/NODE]``/``--node`` name."""
+        self.session.need_owner(action)
+        jid, node = split_node(args.jid, args.node)
+        return jid, self.session.node(jid, node)
+
     def _read(self, args):
         owner = self.session.need_owner("read a thing")
-        return owner.read(args.jid, args.fields or None, categories=args.categories)
+        jid, node = self._target(args, "read a thing")
+        return owner.read(jid, args.fields or None, categories=args.categories, nodes=node)
 
     def _subscribe(self, args):
+        jid, node = self._target(args, "subscribe to a thing")
         return self.session.subscribe(
-            args.jid,
+            jid,
             args.fields,
             change=args.change,
             min_interval=as_seconds(args.min_interval),
             max_interval=as_seconds(args.max_interval),
+            nodes=node,
         )
 
     def _plot(self, args):
-        return self.session.plot(args.jid, args.fields, window=args.window or self.window)
+        jid, node = self._target(args, "plot a thing's values")
+        return self.session.plot(jid, args.fields, window=args.window or self.window, node=node)
 
     def _set(self, args):
         assignments = {}
@@ -481,13 +510,20 @@ class XmppMagics(Magics):
             if not equals or not name:
                 raise UsageError(f"{item!r}: write each value as NAME=VALUE, e.g. %xmpp set lamp on=true")
             assignments[name] = value
-        values = self.session.typed_values(args.jid, assignments)
-        self.session.need_owner("set controls").set(args.jid, values)
-        print(f"{self.session.resolve(args.jid)}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
+        jid, node = self._target(args, "set controls")
+        values = self.session.typed_values(jid, assignments, node)
+        self.session.need_owner("set controls").set(jid, values, node=node)
+        whose = self.session.resolve(jid) + (f" node {node_label(node)}" if node else "")
+        print(f"{whose}: " + ", ".join(f"{k}={v!r}" for k, v in values.items()))
 
     def _panel(self, args):
-        owner, jid = self.session.need_owner("control a thing"), self.session.resolve(args.jid)
-        return self.session.widget(("panel", owner.jid, jid), lambda: ControlPanel(owner, jid))
+        owner = self.session.need_owner("control a thing")
+        target, node = self._target(args, "control a thing")
+        jid = self.session.resolve(target)
+        return self.session.widget(("panel", owner.jid, jid, node), lambda: ControlPanel(owner, jid, node=node))
+
+    def _nodes(self, args):
+        return self.session.nodes(args.jid)
 
     def _log(self, args):
         participant = self.session.need_current()

@@ -12,13 +12,16 @@ from typing import Protocol, TypeVar
 
 from ..errors import LabNotRunning, NotConnected
 from ..protocol import parameters
+from ..protocol.values import NodeRef
 from ..roles import Owner, Participant, Thing
 from ..roles.claim_code import ClaimCode
 from ..roles.friendship import FriendRequest
+from ..roles.readout import node_label
 from ..roles.stream import Stream
 from ..runtime import DEFAULT_TIMEOUT
 from ..server import LabServer
 from .widgets.live_plot import DEFAULT_WINDOW, LivePlot, parse_seconds, parse_window
+from .widgets.node_tree import NodeTree
 
 ROLES = {"owner": Owner, "thing": Thing}
 PLOT_BUFFER = 1000
@@ -46,7 +49,7 @@ class NotebookSession:
         self.lab_is_ours = False  # started by this kernel (then it stops with it)
         self.participants: dict[str, Participant] = {}
         self.current: Participant | None = None
-        self.plots: dict[tuple[str, str, tuple[str, ...]], LivePlot] = {}
+        self.plots: dict[tuple[str, str, tuple[str, ...], NodeRef | None], LivePlot] = {}
         self.widgets: dict[tuple, Widget] = {}  # rosters, panels, inspectors: one live widget per key
 
     # --- the lab -----------------------------------------------------------------
@@ -206,36 +209,62 @@ class NotebookSession:
 
     # --- what owners do ----------------------------------------------------------
 
-    def typed_values(self, jid: str, assignments: dict[str, str]) -> dict[str, object]:
-        """``NAME=TEXT`` pairs typed by the thing's control form (so ``on=true`` sends a boolean)."""
+    def node(self, jid: str, node: str | None) -> NodeRef | None:
+        """Node ``node`` of concentrator ``jid``, checked against its node list (None for None).
+
+        A node it does not have raises LookupError listing those it has; a ``jid`` that is no
+        concentrator, :class:`~xiotlab.errors.StanzaError`. The reference returned names the
+        node's data source too.
+        """
+        if node is None:
+            return None
+        owner = self.need_owner("reach a concentrator's nodes")
+        try:
+            return owner.nodes(jid).get(node).node
+        except KeyError as e:
+            raise LookupError(e.args[0]) from None
+
+    def nodes(self, jid: str) -> NodeTree:
+        """The node tree of concentrator ``jid``: a fresh widget each time (the one before is closed)."""
+        owner = self.need_owner("browse a concentrator")
+        return self.widget(("nodes", owner.jid, self.resolve(jid)), lambda: NodeTree(owner, jid))
+
+    def typed_values(self, jid: str, assignments: dict[str, str], node: NodeRef | None = None) -> dict[str, object]:
+        """``NAME=TEXT`` pairs typed by the thing's (or its node's) control form (``on=true`` sends a boolean)."""
         owner = self.need_owner("set controls")
-        form = owner.control_form(jid)
+        form = owner.control_form(jid, node=node)
         typed = {}
         for name, text in assignments.items():
             parameter = form.get(name)
             if parameter is None:
                 known = ", ".join(p.name for p in form.parameters) or "none"
-                raise ValueError(f"{jid} has no control parameter {name!r}; it has: {known}.")
+                whose = f"{jid} node {node_label(node)}" if node else jid
+                raise ValueError(f"{whose} has no control parameter {name!r}; it has: {known}.")
             try:
                 typed[name] = parameters.from_lexical(parameter.type, _lexical(parameter.type, text))
             except (TypeError, ValueError) as e:
                 raise ValueError(f"{name}={text}: not a {parameter.type} value ({e}).") from None
         return typed
 
-    def plot(self, jid: str, fields: Iterable[str], *, window=DEFAULT_WINDOW, **subscription) -> LivePlot:
-        """A live plot of ``fields`` of ``jid``: the same figure each time it is asked for again."""
+    def plot(
+        self, jid: str, fields: Iterable[str], *, window=DEFAULT_WINDOW, node: NodeRef | None = None, **subscription
+    ) -> LivePlot:
+        """A live plot of ``fields`` of ``jid`` (of its ``node``): the same figure each time it is asked for again."""
         owner = self.need_owner("plot a thing's values")
         fields = tuple(fields)
-        key = (owner.jid, self.resolve(jid), fields)
+        key = (owner.jid, self.resolve(jid), fields, node)
         parse_window(window)  # a mistake in it must not leave a subscription behind
         plot = self.plots.get(key)
         if plot is not None and not plot.redraws.closed and plot.stream is not None and not plot.stream.ended:
             return plot
         # The plot reads values as they arrive; the stream's own buffer only needs to be small.
         subscription.setdefault("buffer", PLOT_BUFFER)
+        if node is not None:
+            subscription["nodes"] = [node]
         stream = owner.subscribe(jid, list(fields) or None, **subscription)
         if plot is None or plot.redraws.closed:
-            plot = self.plots[key] = LivePlot(stream, fields or None, window=window, title=f"{key[1]}")
+            title = f"{key[1]} · {node_label(node)}" if node else key[1]
+            plot = self.plots[key] = LivePlot(stream, fields or None, window=window, title=title, node=node)
         else:
             plot.follow(stream)
         return plot
@@ -312,6 +341,24 @@ class NotebookSession:
         lab = f"lab {self.lab.domain}" if self.lab else "no lab"
         current = self.current.jid if self.current else "nobody"
         return f"<NotebookSession {lab}, {len(self.participants)} online, acting as {current}>"
+
+
+def split_node(target: str, node: str | None = None) -> tuple[str, str | None]:
+    """``("gateway", "kitchen/fridge")`` from ``"gateway/kitchen/fridge"``: a JID and the node after it.
+
+    Everything after the first slash is the node (node ids may hold slashes), so a JID here is
+    never written with a resource. ``node`` (``--node``) names it instead, or says the same again.
+    """
+    jid, slash, named = target.partition("/")
+    if not jid:
+        raise ValueError(f"{target!r}: name the thing first, then its node: gateway/kitchen")
+    if slash and not named:
+        raise ValueError(f"{target!r}: the node's id goes after the slash, e.g. {jid}/kitchen (or --node kitchen)")
+    if node is not None and not node:
+        raise ValueError("--node: give the node's id, e.g. --node kitchen")
+    if named and node is not None and node != named:
+        raise ValueError(f"{target!r} names node {named!r} and --node names {node!r}: name it once.")
+    return jid, named or node
 
 
 def _registers(thing: Thing) -> bool:

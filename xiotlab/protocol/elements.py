@@ -366,6 +366,31 @@ def add_nodes(
         parent.append(node_element(tag, node, names))
 
 
+def node_refs(values: Iterable[NodeRef]) -> tuple[NodeRef, ...]:
+    """``values`` as a tuple, for a value's constructor; ``TypeError`` unless each is a :class:`NodeRef`."""
+    nodes = tuple(values)
+    for node in nodes:
+        if not isinstance(node, NodeRef):
+            raise TypeError(f"nodes must be NodeRef instances, not {node!r}")
+    return nodes
+
+
+def texts(values: Iterable[str], what: str) -> tuple[str, ...]:
+    """``values`` (names of fields, parameters...) as a tuple of text XML can carry, for a value's constructor.
+
+    A single str is refused rather than split into its characters.
+    """
+    if isinstance(values, str):
+        raise TypeError(f"{what} must be a sequence of str, not a single str; wrap it: ({values!r},)")
+    return tuple(check_xml_text(v, what) for v in values)
+
+
+def add_names(parent: ET.Element, ns: str, local: str, names: Iterable[str]) -> None:
+    """One ``<local n=name/>`` child of ``parent`` per name (the ``<f>`` and ``<p>`` of selections)."""
+    for name in names:
+        ET.SubElement(parent, qname(ns, local), n=name)
+
+
 def read_tokens(element: ET.Element, names: tuple[str, str, str] = TOKEN_ATTRIBUTES) -> dict[str, str | None]:
     """The service, device and user tokens as keyword arguments; ``None`` when absent.
 

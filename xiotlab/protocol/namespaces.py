@@ -13,6 +13,7 @@ CONTROL = "urn:nfi:iot:ctr:1.0"
 PROVISIONING_OWNER = "urn:nfi:iot:prov:o:1.0"
 PROVISIONING_DEVICE = "urn:nfi:iot:prov:d:1.0"  # decision support: a device asks its provisioning service
 DISCOVERY = "urn:nfi:iot:disco:1.0"  # thing registries
+CONCENTRATOR = "urn:nfi:iot:concentrator:1.0"  # many nodes behind one JID
 
 # Same elements as the current dialect, older namespace names.
 SENSOR_DATA_ALIASES = ("urn:nf:iot:sd:1.0", "urn:ieee:iot:sd:1.0")
@@ -22,6 +23,7 @@ CONTROL_ALIASES = ("urn:nf:iot:ctr:1.0", "urn:ieee:iot:ctr:1.0")
 PROVISIONING_OWNER_ALIASES = ("urn:nf:iot:prov:o:1.0", "urn:ieee:iot:prov:o:1.0")
 PROVISIONING_DEVICE_ALIASES = ("urn:nf:iot:prov:d:1.0", "urn:ieee:iot:prov:d:1.0")
 DISCOVERY_ALIASES = ("urn:nf:iot:disco:1.0", "urn:ieee:iot:disco:1.0")
+CONCENTRATOR_ALIASES = ("urn:nf:iot:concentrator:1.0", "urn:ieee:iot:concentrator:1.0")
 
 # Legacy dialect: the retracted XEPs.
 LEGACY_SENSOR_DATA = "urn:xmpp:iot:sensordata"

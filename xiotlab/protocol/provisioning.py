@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import xml.etree.ElementTree as ET
+from typing import TypeVar
 
 from ..errors import ProtocolError
 from . import elements as x
@@ -144,11 +145,8 @@ def parse_is_friend_rule(element: ET.Element) -> IsFriendRule:
 
 
 @dataclasses.dataclass(frozen=True)
-class ClearCache:
-    """The owner asks that device ``jid`` (all its devices: ``None``) forget its cached answers.
-
-    ``node`` narrows it to one node of a concentrator.
-    """
+class _Targeted:
+    """A request about device ``jid`` (all the owner's devices: ``None``), or one ``node`` of it."""
 
     jid: str | None = None
     node: NodeRef | None = None
@@ -156,12 +154,16 @@ class ClearCache:
 
 
 @dataclasses.dataclass(frozen=True)
-class DeleteRules:
-    """The owner deletes every rule of device ``jid`` (all its devices: ``None``), or of one ``node``."""
+class ClearCache(_Targeted):
+    """The owner asks that device ``jid`` (all its devices: ``None``) forget its cached answers.
 
-    jid: str | None = None
-    node: NodeRef | None = None
-    namespace: str = dataclasses.field(default=NS, compare=False)
+    ``node`` narrows it to one node of a concentrator.
+    """
+
+
+@dataclasses.dataclass(frozen=True)
+class DeleteRules(_Targeted):
+    """The owner deletes every rule of device ``jid`` (all its devices: ``None``), or of one ``node``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,7 +201,7 @@ class Devices:
         object.__setattr__(self, "devices", tuple(self.devices))
 
 
-def _build_targeted(local: str, value: ClearCache | DeleteRules, ns: str) -> ET.Element:
+def _build_targeted(local: str, value: _Targeted, ns: str) -> ET.Element:
     element = owner_element(local, ns)
     x.put(element, "jid", value.jid)
     if value.node is not None:
@@ -212,14 +214,21 @@ def _expect(element: ET.Element, local: str) -> str:
     return ns
 
 
+_T = TypeVar("_T", bound=_Targeted)
+
+
+def _read_targeted(element: ET.Element, local: str, kind: type[_T]) -> _T:
+    ns = _expect(element, local)
+    return kind(x.optional(element, "jid", x.MAX_NAME_LENGTH), read_optional_node(element), namespace=ns)
+
+
 def build_clear_cache(request: ClearCache, *, ns: str = NS) -> ET.Element:
     return _build_targeted("clearCache", request, ns)
 
 
 @x.guard
 def parse_clear_cache(element: ET.Element) -> ClearCache:
-    ns = _expect(element, "clearCache")
-    return ClearCache(x.optional(element, "jid", x.MAX_NAME_LENGTH), read_optional_node(element), namespace=ns)
+    return _read_targeted(element, "clearCache", ClearCache)
 
 
 def build_delete_rules(request: DeleteRules, *, ns: str = NS) -> ET.Element:
@@ -228,8 +237,7 @@ def build_delete_rules(request: DeleteRules, *, ns: str = NS) -> ET.Element:
 
 @x.guard
 def parse_delete_rules(element: ET.Element) -> DeleteRules:
-    ns = _expect(element, "deleteRules")
-    return DeleteRules(x.optional(element, "jid", x.MAX_NAME_LENGTH), read_optional_node(element), namespace=ns)
+    return _read_targeted(element, "deleteRules", DeleteRules)
 
 
 def build_get_devices(request: GetDevices, *, ns: str = NS) -> ET.Element:

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from . import elements as x
 from .namespaces import PROVISIONING_DEVICE, PROVISIONING_DEVICE_ALIASES
 from .sensordata import read_categories, write_categories
-from .values import Category, NodeRef, check_xml_text
+from .values import Category, NodeRef, format_boolean
 
 __all__ = [
     "NAMESPACES", "MAX_ITEMS",
@@ -55,25 +55,11 @@ MAX_ITEMS = 1000
 _DIALECT = "decision support"
 
 
-def _names(values: Iterable[str], what: str) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise TypeError(f"{what} must be a sequence of str, not a single str; wrap it: ({values!r},)")
-    return tuple(check_xml_text(v, what) for v in values)
-
-
-def _nodes(values: Iterable[NodeRef]) -> tuple[NodeRef, ...]:
-    nodes = tuple(values)
-    for node in nodes:
-        if not isinstance(node, NodeRef):
-            raise TypeError(f"nodes must be NodeRef instances, not {node!r}")
-    return nodes
-
-
 def _normalize(obj: object, **fields: str) -> None:
     """Turn the sequences of a frozen dataclass into checked tuples (``name="what"`` for names)."""
     for name, what in fields.items():
         value = getattr(obj, name)
-        object.__setattr__(obj, name, _nodes(value) if what == "nodes" else _names(value, what))
+        object.__setattr__(obj, name, x.node_refs(value) if what == "nodes" else x.texts(value, what))
 
 
 # --- the values -----------------------------------------------------------------------------
@@ -203,15 +189,6 @@ def _element(local: str, ns: str, **attributes: str) -> ET.Element:
     return ET.Element(x.qname(ns, local), {k: x.xml_text(v, k) for k, v in attributes.items()})
 
 
-def _boolean(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _add_names(element: ET.Element, ns: str, local: str, names: Iterable[str]) -> None:
-    for name in names:
-        ET.SubElement(element, x.qname(ns, local), n=name)
-
-
 def _read_selection(element: ET.Element, ns: str, name_tag: str) -> tuple[tuple[NodeRef, ...], tuple[str, ...]]:
     """The ``<nd>`` references and the names of the ``name_tag`` children, limits enforced."""
     nodes: list[NodeRef] = []
@@ -251,7 +228,7 @@ def parse_is_friend(element: ET.Element) -> IsFriend:
 
 
 def build_is_friend_response(answer: IsFriendResponse, *, ns: str = PROVISIONING_DEVICE) -> ET.Element:
-    return _element("isFriendResponse", ns, jid=answer.jid, result=_boolean(answer.result))
+    return _element("isFriendResponse", ns, jid=answer.jid, result=format_boolean(answer.result))
 
 
 @x.guard
@@ -289,7 +266,7 @@ def _build_read(local: str, ns: str, value: CanRead | CanReadResponse, **extra: 
     element = _element(local, ns, jid=value.jid, **extra)
     write_categories(element, value.categories)
     x.add_nodes(element, x.qname(ns, "nd"), value.nodes)
-    _add_names(element, ns, "f", value.fields)
+    x.add_names(element, ns, "f", value.fields)
     return element
 
 
@@ -310,7 +287,7 @@ def parse_can_read(element: ET.Element) -> CanRead:
 
 def build_can_read_response(answer: CanReadResponse, *, ns: str = PROVISIONING_DEVICE) -> ET.Element:
     """``<canReadResponse>``: the verdict and the (perhaps narrowed) selection the device may serve."""
-    return _build_read("canReadResponse", ns, answer, result=_boolean(answer.result))
+    return _build_read("canReadResponse", ns, answer, result=format_boolean(answer.result))
 
 
 @x.guard
@@ -326,7 +303,7 @@ def parse_can_read_response(element: ET.Element) -> CanReadResponse:
 def _build_control(local: str, ns: str, value: CanControl | CanControlResponse, **extra: str) -> ET.Element:
     element = _element(local, ns, jid=value.jid, **extra)
     x.add_nodes(element, x.qname(ns, "nd"), value.nodes)
-    _add_names(element, ns, "p", value.parameters)
+    x.add_names(element, ns, "p", value.parameters)
     return element
 
 
@@ -346,7 +323,7 @@ def parse_can_control(element: ET.Element) -> CanControl:
 
 def build_can_control_response(answer: CanControlResponse, *, ns: str = PROVISIONING_DEVICE) -> ET.Element:
     """``<canControlResponse>``: the verdict and the (perhaps narrowed) nodes and parameters."""
-    return _build_control("canControlResponse", ns, answer, result=_boolean(answer.result))
+    return _build_control("canControlResponse", ns, answer, result=format_boolean(answer.result))
 
 
 @x.guard

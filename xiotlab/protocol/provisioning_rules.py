@@ -21,13 +21,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 
 from ..errors import ProtocolError
 from . import elements as x
 from .namespaces import PROVISIONING_OWNER, PROVISIONING_OWNER_ALIASES
 from .sensordata import read_categories, write_categories
-from .values import Category, NodeRef, check_xml_text
+from .values import Category, NodeRef, check_xml_text, format_boolean
 
 NS = PROVISIONING_OWNER
 NAMESPACES: tuple[str, ...] = (PROVISIONING_OWNER, *PROVISIONING_OWNER_ALIASES)
@@ -74,12 +73,6 @@ def read_result(element: ET.Element) -> bool:
     return result in ("true", "1")
 
 
-def _names(values: Iterable[str], what: str) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise TypeError(f"{what} must be a sequence of str, not a single str; wrap it: ({values!r},)")
-    return tuple(check_xml_text(v, what) for v in values)
-
-
 def _node(value: NodeRef | None) -> NodeRef | None:
     if value is not None and not isinstance(value, NodeRef):
         raise TypeError(f"node must be a NodeRef or None, not {value!r}")
@@ -117,11 +110,6 @@ def _partial_names(partial: ET.Element, ns: str, name_tag: str) -> list[str]:
 def _add_node(element: ET.Element, ns: str, node: NodeRef | None) -> None:
     if node is not None:
         element.append(x.node_element(x.qname(ns, "nd"), node))
-
-
-def _add_names(element: ET.Element, ns: str, local: str, names: Iterable[str]) -> None:
-    for name in names:
-        ET.SubElement(element, x.qname(ns, local), n=name)
 
 
 # --- origins ----------------------------------------------------------------------------
@@ -177,6 +165,37 @@ def _read_origin(element: ET.Element, ns: str) -> Origin:
     return Origin(kind, token)
 
 
+# --- what questions and rules share ----------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Question:
+    """A question to the owner: may ``remote_jid`` do this to thing ``jid`` (one ``node`` of it, perhaps)?"""
+
+    jid: str
+    remote_jid: str
+    key: str
+    node: NodeRef | None = None
+
+    def __post_init__(self) -> None:
+        _node(self.node)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Rule:
+    """The owner's answer to the question ``key``: ``result``, and to whom it applies from now on."""
+
+    jid: str
+    remote_jid: str
+    key: str
+    result: bool
+    origin: Origin
+    node: NodeRef | None = None
+
+    def __post_init__(self) -> None:
+        _node(self.node)
+
+
 # --- reading ----------------------------------------------------------------------------
 
 
@@ -188,17 +207,13 @@ class ReadPartial:
     categories: Category = Category(0)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fields", _names(self.fields, "field names"))
+        object.__setattr__(self, "fields", x.texts(self.fields, "field names"))
 
 
 @dataclasses.dataclass(frozen=True)
-class CanRead:
+class CanRead(_Question):
     """The service asks the owner: may ``remote_jid`` read these data of thing ``jid``?"""
 
-    jid: str
-    remote_jid: str
-    key: str
-    node: NodeRef | None = None
     fields: tuple[str, ...] = ()
     categories: Category = Category(0)
     service_token: str | None = None
@@ -207,25 +222,16 @@ class CanRead:
     namespace: str = dataclasses.field(default=NS, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fields", _names(self.fields, "field names"))
-        _node(self.node)
+        object.__setattr__(self, "fields", x.texts(self.fields, "field names"))
+        super().__post_init__()
 
 
 @dataclasses.dataclass(frozen=True)
-class CanReadRule:
+class CanReadRule(_Rule):
     """The owner's answer to :class:`CanRead`; ``partial`` ``None``: the whole request."""
 
-    jid: str
-    remote_jid: str
-    key: str
-    result: bool
-    origin: Origin
-    node: NodeRef | None = None
     partial: ReadPartial | None = None
     namespace: str = dataclasses.field(default=NS, compare=False)
-
-    def __post_init__(self) -> None:
-        _node(self.node)
 
 
 def build_can_read(question: CanRead, *, ns: str = NS) -> ET.Element:
@@ -234,7 +240,7 @@ def build_can_read(question: CanRead, *, ns: str = NS) -> ET.Element:
     write_categories(element, question.categories)
     x.write_tokens(element, question.service_token, question.device_token, question.user_token)
     _add_node(element, ns, question.node)
-    _add_names(element, ns, "f", question.fields)
+    x.add_names(element, ns, "f", question.fields)
     return element
 
 
@@ -258,13 +264,13 @@ def parse_can_read(element: ET.Element) -> CanRead:
 def build_can_read_rule(rule: CanReadRule, *, ns: str = NS) -> ET.Element:
     """``<canReadRule>`` for an iq set to the provisioning service."""
     element = owner_element(
-        "canReadRule", ns, jid=rule.jid, remoteJid=rule.remote_jid, key=rule.key, result=_bool(rule.result)
+        "canReadRule", ns, jid=rule.jid, remoteJid=rule.remote_jid, key=rule.key, result=format_boolean(rule.result)
     )
     _add_node(element, ns, rule.node)
     if rule.partial is not None:
         partial = ET.SubElement(element, x.qname(ns, "partial"))
         write_categories(partial, rule.partial.categories)
-        _add_names(partial, ns, "f", rule.partial.fields)
+        x.add_names(partial, ns, "f", rule.partial.fields)
     _build_origin(element, ns, rule.origin)
     return element
 
@@ -284,13 +290,9 @@ def parse_can_read_rule(element: ET.Element) -> CanReadRule:
 
 
 @dataclasses.dataclass(frozen=True)
-class CanControl:
+class CanControl(_Question):
     """The service asks the owner: may ``remote_jid`` set these ``parameters`` (empty: any) of thing ``jid``?"""
 
-    jid: str
-    remote_jid: str
-    key: str
-    node: NodeRef | None = None
     parameters: tuple[str, ...] = ()
     service_token: str | None = None
     device_token: str | None = None
@@ -298,27 +300,21 @@ class CanControl:
     namespace: str = dataclasses.field(default=NS, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "parameters", _names(self.parameters, "parameter names"))
-        _node(self.node)
+        object.__setattr__(self, "parameters", x.texts(self.parameters, "parameter names"))
+        super().__post_init__()
 
 
 @dataclasses.dataclass(frozen=True)
-class CanControlRule:
+class CanControlRule(_Rule):
     """The owner's answer to :class:`CanControl`; ``partial`` ``None``: any parameter, else only these."""
 
-    jid: str
-    remote_jid: str
-    key: str
-    result: bool
-    origin: Origin
-    node: NodeRef | None = None
     partial: tuple[str, ...] | None = None
     namespace: str = dataclasses.field(default=NS, compare=False)
 
     def __post_init__(self) -> None:
         if self.partial is not None:
-            object.__setattr__(self, "partial", _names(self.partial, "parameter names"))
-        _node(self.node)
+            object.__setattr__(self, "partial", x.texts(self.partial, "parameter names"))
+        super().__post_init__()
 
 
 def build_can_control(question: CanControl, *, ns: str = NS) -> ET.Element:
@@ -327,7 +323,7 @@ def build_can_control(question: CanControl, *, ns: str = NS) -> ET.Element:
     x.write_tokens(element, question.service_token, question.device_token, question.user_token)
     _add_node(element, ns, question.node)
     if question.parameters:
-        _add_names(ET.SubElement(element, x.qname(ns, "partial")), ns, "p", question.parameters)
+        x.add_names(ET.SubElement(element, x.qname(ns, "partial")), ns, "p", question.parameters)
     return element
 
 
@@ -343,11 +339,11 @@ def parse_can_control(element: ET.Element) -> CanControl:
 def build_can_control_rule(rule: CanControlRule, *, ns: str = NS) -> ET.Element:
     """``<canControlRule>`` for an iq set to the provisioning service."""
     element = owner_element(
-        "canControlRule", ns, jid=rule.jid, remoteJid=rule.remote_jid, key=rule.key, result=_bool(rule.result)
+        "canControlRule", ns, jid=rule.jid, remoteJid=rule.remote_jid, key=rule.key, result=format_boolean(rule.result)
     )
     _add_node(element, ns, rule.node)
     if rule.partial is not None:
-        _add_names(ET.SubElement(element, x.qname(ns, "partial")), ns, "p", rule.partial)
+        x.add_names(ET.SubElement(element, x.qname(ns, "partial")), ns, "p", rule.partial)
     _build_origin(element, ns, rule.origin)
     return element
 
@@ -359,7 +355,3 @@ def parse_can_control_rule(element: ET.Element) -> CanControlRule:
     selection = None if partial is None else tuple(_partial_names(partial, ns, "p"))
     origin = _read_origin(element, ns)
     return CanControlRule(jid, remote_jid, key, read_result(element), origin, node, selection, namespace=ns)
-
-
-def _bool(value: bool) -> str:
-    return "true" if value else "false"

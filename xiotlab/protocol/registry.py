@@ -58,7 +58,7 @@ import re
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 from ..errors import ProtocolError
 from . import elements as x
@@ -360,56 +360,52 @@ class Claimed:
 
 
 @dataclasses.dataclass(frozen=True)
-class Remove:
+class _OwnersRequest:
+    """An owner's request about its thing ``jid`` (a node of it, perhaps)."""
+
+    jid: str
+    node: NodeAddress = NO_NODE
+    namespace: str = _NS
+
+    def __post_init__(self) -> None:
+        check_jid(self.jid, "the thing's JID")
+        _node(self.node)
+
+
+@dataclasses.dataclass(frozen=True)
+class Remove(_OwnersRequest):
     """The owner takes thing ``jid`` out of the registry (the thing keeps its owner)."""
 
-    jid: str
-    node: NodeAddress = NO_NODE
-    namespace: str = _NS
-
-    def __post_init__(self) -> None:
-        check_jid(self.jid, "the thing's JID")
-        _node(self.node)
-
 
 @dataclasses.dataclass(frozen=True)
-class Disown:
+class Disown(_OwnersRequest):
     """The owner gives thing ``jid`` up, so that someone else may claim it."""
 
-    jid: str
+
+@dataclasses.dataclass(frozen=True)
+class _NodeOnly:
+    """An element that says nothing but which node of its thing it is about."""
+
     node: NodeAddress = NO_NODE
     namespace: str = _NS
 
-    def __post_init__(self) -> None:
-        check_jid(self.jid, "the thing's JID")
-        _node(self.node)
-
 
 @dataclasses.dataclass(frozen=True)
-class Removed:
+class Removed(_NodeOnly):
     """To the thing: its owner removed it from the registry; stop updating it."""
 
-    node: NodeAddress = NO_NODE
-    namespace: str = _NS
-
 
 @dataclasses.dataclass(frozen=True)
-class Unregister:
+class Unregister(_NodeOnly):
     """The thing leaves the registry (uninstallation)."""
 
-    node: NodeAddress = NO_NODE
-    namespace: str = _NS
-
 
 @dataclasses.dataclass(frozen=True)
-class Disowned:
+class Disowned(_NodeOnly):
     """To the thing: its owner gave it up (it acknowledges, then registers anew).
 
     Also the answer to a thing's ``<update>`` while it is not claimed.
     """
-
-    node: NodeAddress = NO_NODE
-    namespace: str = _NS
 
 
 # --- search operators -------------------------------------------------------------------------
@@ -733,34 +729,43 @@ def parse_claimed(element: ET.Element) -> Claimed:
     return Claimed(x.required(element, "jid", MAX_JID_LENGTH), _read_node(element), public, ns)
 
 
+_R = TypeVar("_R", bound=_OwnersRequest)
+_N = TypeVar("_N", bound=_NodeOnly)
+
+
+def _read_request(element: ET.Element, local: str, kind: type[_R]) -> _R:
+    ns, _ = x.expect(element, NAMESPACES, (local,))
+    return kind(x.required(element, "jid", MAX_JID_LENGTH), _read_node(element), ns)
+
+
+def _read_node_only(element: ET.Element, local: str, kind: type[_N]) -> _N:
+    ns, _ = x.expect(element, NAMESPACES, (local,))
+    return kind(_read_node(element), ns)
+
+
 @x.guard
 def parse_remove(element: ET.Element) -> Remove:
-    ns, _ = x.expect(element, NAMESPACES, ("remove",))
-    return Remove(x.required(element, "jid", MAX_JID_LENGTH), _read_node(element), ns)
+    return _read_request(element, "remove", Remove)
 
 
 @x.guard
 def parse_disown(element: ET.Element) -> Disown:
-    ns, _ = x.expect(element, NAMESPACES, ("disown",))
-    return Disown(x.required(element, "jid", MAX_JID_LENGTH), _read_node(element), ns)
+    return _read_request(element, "disown", Disown)
 
 
 @x.guard
 def parse_removed(element: ET.Element) -> Removed:
-    ns, _ = x.expect(element, NAMESPACES, ("removed",))
-    return Removed(_read_node(element), ns)
+    return _read_node_only(element, "removed", Removed)
 
 
 @x.guard
 def parse_unregister(element: ET.Element) -> Unregister:
-    ns, _ = x.expect(element, NAMESPACES, ("unregister",))
-    return Unregister(_read_node(element), ns)
+    return _read_node_only(element, "unregister", Unregister)
 
 
 @x.guard
 def parse_disowned(element: ET.Element) -> Disowned:
-    ns, _ = x.expect(element, NAMESPACES, ("disowned",))
-    return Disowned(_read_node(element), ns)
+    return _read_node_only(element, "disowned", Disowned)
 
 
 _COMPARISONS = {

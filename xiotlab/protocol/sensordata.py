@@ -116,20 +116,6 @@ _ENUM = ValueType.ENUM
 _DIALECT = "sensor data"
 
 
-def _texts(values: Iterable[str], what: str) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise TypeError(f"{what} must be a sequence of str, not a single str; wrap it: ({values!r},)")
-    return tuple(check_xml_text(v, what) for v in values)
-
-
-def _nodes(values: Iterable[NodeRef]) -> tuple[NodeRef, ...]:
-    nodes = tuple(values)
-    for node in nodes:
-        if not isinstance(node, NodeRef):
-            raise TypeError(f"nodes must be NodeRef instances, not {node!r}")
-    return nodes
-
-
 def _limit(count: int, limit: int, what: str) -> None:
     if count > limit:
         raise ValueError(f"at most {limit} {what} fit one request; split it into several")
@@ -179,8 +165,8 @@ class ReadoutRequest:
         _check_id(self.id)
         _check_categories(self.categories)
         set_ = object.__setattr__
-        set_(self, "fields", _texts(self.fields, "field names"))
-        set_(self, "nodes", _nodes(self.nodes))
+        set_(self, "fields", x.texts(self.fields, "field names"))
+        set_(self, "nodes", x.node_refs(self.nodes))
         _limit(len(self.fields), MAX_FIELD_NAMES, "field names")
         _limit(len(self.nodes), MAX_NODES, "nodes")
         for name in ("from_time", "to_time", "when"):
@@ -193,8 +179,10 @@ class ReadoutRequest:
         """Whether ``field`` belongs in the answer to this request.
 
         A field passes when its name was asked for (or none were), its
-        timestamp lies within from/to, its node was asked for (when nodes
-        were named), and it shares a category with the request. A field
+        timestamp lies within from/to, its node was asked for (a request
+        naming no node wants the device's own fields: a concentrator's
+        nodes are read only when named), and it shares a category with the
+        request. A field
         without categories always passes the category test, and a request
         naming no category at all is taken to want every category.
         """
@@ -204,7 +192,10 @@ class ReadoutRequest:
             return False
         if self.to_time is not None and field.timestamp > self.to_time:
             return False
-        if self.nodes and field.node not in self.nodes:
+        if self.nodes:
+            if not any(ref.names(field.node) for ref in self.nodes):
+                return False
+        elif field.node is not None:
             return False
         wanted = self.categories or Category.ALL
         return not field.categories or bool(field.categories & wanted)

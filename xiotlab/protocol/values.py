@@ -739,6 +739,15 @@ class NodeRef:
         _optional_text(self.source, "node source")
         _optional_text(self.partition, "node partition")
 
+    def names(self, node: NodeRef | None) -> bool:
+        """Whether this reference, perhaps without source or partition, names ``node``."""
+        return (
+            node is not None
+            and node.id == self.id
+            and self.source in (None, node.source)
+            and self.partition in (None, node.partition)
+        )
+
 
 def infer_type(value: object) -> ValueType:
     """The :class:`ValueType` a Python value is sent as.

@@ -18,7 +18,7 @@ from typing import Protocol
 from slixmpp import JID
 
 from ..errors import Forbidden
-from ..protocol.values import Category
+from ..protocol.values import Category, NodeRef
 from .roster import Roster
 
 
@@ -35,11 +35,22 @@ class Access(Protocol):
     def check_controller(self, sender: JID) -> None:
         """Raise Forbidden unless ``sender`` may set control parameters."""
 
-    async def readable(self, sender: JID, fields: tuple[str, ...], categories: Category) -> tuple[str, ...]:
-        """The fields ``sender`` may read of ``fields`` (``()``: every field, in and out); Forbidden if none."""
+    async def readable(
+        self, sender: JID, fields: tuple[str, ...], categories: Category, nodes: tuple[NodeRef, ...] = ()
+    ) -> tuple[str, ...]:
+        """The fields ``sender`` may read of ``fields`` (``()``: every field, in and out) of ``nodes``.
 
-    async def controllable(self, sender: JID, parameters: tuple[str, ...], viewing: bool = False) -> tuple[str, ...]:
-        """The parameters ``sender`` may set of ``parameters`` (``viewing``: see in a form); Forbidden if none."""
+        ``nodes``: a concentrator's nodes the request names (``()``: the thing itself). Raises
+        Forbidden if nothing may be read.
+        """
+
+    async def controllable(
+        self, sender: JID, parameters: tuple[str, ...], viewing: bool = False, nodes: tuple[NodeRef, ...] = ()
+    ) -> tuple[str, ...]:
+        """The parameters ``sender`` may set (``viewing``: see in a form) of ``parameters`` of ``nodes``.
+
+        Raises Forbidden if none.
+        """
 
     async def may_befriend(self, requester: str) -> bool | None:
         """Whether ``requester`` may befriend the thing: True, False, or None to ask its owner."""
@@ -69,11 +80,15 @@ class OwnerRules:
         if sender.bare not in self.controllers:
             raise Forbidden(f"Only the owner of {self.thing} may control it, or friends it allowed.")
 
-    async def readable(self, sender: JID, fields: tuple[str, ...], categories: Category) -> tuple[str, ...]:
-        self.check_reader(sender)
+    async def readable(
+        self, sender: JID, fields: tuple[str, ...], categories: Category, nodes: tuple[NodeRef, ...] = ()
+    ) -> tuple[str, ...]:
+        self.check_reader(sender)  # the owner's rules are the same for every node
         return fields
 
-    async def controllable(self, sender: JID, parameters: tuple[str, ...], viewing: bool = False) -> tuple[str, ...]:
+    async def controllable(
+        self, sender: JID, parameters: tuple[str, ...], viewing: bool = False, nodes: tuple[NodeRef, ...] = ()
+    ) -> tuple[str, ...]:
         (self.check_reader if viewing else self.check_controller)(sender)
         return parameters
 

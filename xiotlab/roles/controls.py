@@ -24,6 +24,7 @@ from ..errors import Forbidden, ParameterError, ProtocolError, StanzaError
 from ..protocol import control, control_form, dataforms, legacy_control, parameters
 from ..protocol.namespaces import LEGACY_CONTROL
 from ..protocol.parameters import ControlParameter, ParameterType
+from ..protocol.values import NodeRef
 from ..runtime import ErrorReply, XmppClient, network
 from .access import Access
 from .service import Service
@@ -63,17 +64,74 @@ def describe(name: str, kind: Any, options: Iterable | None, **details) -> Contr
     return parameter
 
 
-class ControlService(Service[XmppClient]):
-    """Serves one thing's control parameters in every dialect."""
+class Controls:
+    """One device's control parameters (a thing's own, or a concentrator node's), handlers and enum types.
 
-    features = (*control.NAMESPACES, LEGACY_CONTROL)
+    Replaced whole rather than changed in place, so a request on the network loop sees the old
+    set or the new one, never half of each.
+    """
 
-    def __init__(self, client: XmppClient, access: Access) -> None:
-        super().__init__(client)
-        self.access = access
+    def __init__(self) -> None:
         self.parameters: dict[str, ControlParameter] = {}
         self.handlers: dict[str, Callable[[Any], Any]] = {}
         self.enums: dict[str, type[enum.Enum]] = {}  # handlers of Enum-typed controls get members
+
+    def declare(
+        self,
+        parameter: ControlParameter,
+        handler: Callable[[Any], Any] | None,
+        enum_class: type[enum.Enum] | None = None,
+    ) -> None:
+        self.parameters[parameter.name] = parameter
+        if handler is not None:
+            self.handlers[parameter.name] = handler
+        if enum_class is not None:
+            self.enums[parameter.name] = enum_class
+
+    def clear(self) -> None:
+        """Forget every parameter and handler (any thread: requests see the old or the new set)."""
+        self.parameters, self.handlers, self.enums = {}, {}, {}
+
+    def resolve(self, request: control.SetRequest) -> list[tuple[ControlParameter, Any]]:
+        """The request's values, checked against these parameters (ParameterError names a refused one)."""
+        return control.resolve_set(request, self.parameters.values())
+
+    async def apply(self, resolved: list[tuple[ControlParameter, Any]], namespace: str) -> None:
+        """Call the handlers in order with validated values and keep them as current values."""
+        for parameter, value in resolved:
+            handler = self.handlers.get(parameter.name)
+            if handler is not None:
+                enum_class = self.enums.get(parameter.name)
+                try:
+                    await _call(handler, enum_class[value] if enum_class else value)
+                except ParameterError:
+                    raise
+                except ValueError as e:  # the handler's own refusal of a value
+                    refusal = ParameterError(parameter.name, str(e))
+                    refusal.details = control.error_details(refusal, namespace=namespace)
+                    raise refusal from None
+            self.parameters[parameter.name] = dataclasses.replace(parameter, value=value)
+
+
+NodeControls = Callable[[NodeRef], "Controls | None"]
+"""A concentrator's way to the controls of one of its nodes (None: no such node)."""
+
+
+class ControlService(Service[XmppClient]):
+    """Serves one thing's control parameters in every dialect, and its nodes' if it is a concentrator."""
+
+    features = (*control.NAMESPACES, LEGACY_CONTROL)
+
+    def __init__(self, client: XmppClient, access: Access, nodes: NodeControls | None = None) -> None:
+        super().__init__(client)
+        self.access = access
+        self.own = Controls()
+        self.nodes = nodes
+
+    @property
+    def parameters(self) -> dict[str, ControlParameter]:
+        """The thing's own parameters by name."""
+        return self.own.parameters
 
     def register(self) -> None:
         self.serve(control.NAMESPACES, "set", self._set, types=("set",))
@@ -92,15 +150,36 @@ class ControlService(Service[XmppClient]):
         handler: Callable[[Any], Any] | None,
         enum_class: type[enum.Enum] | None = None,
     ) -> None:
-        self.parameters[parameter.name] = parameter
-        if handler is not None:
-            self.handlers[parameter.name] = handler
-        if enum_class is not None:
-            self.enums[parameter.name] = enum_class
+        self.own.declare(parameter, handler, enum_class)
 
     def clear(self) -> None:
-        """Forget every parameter and handler (any thread: requests see the old or the new set)."""
-        self.parameters, self.handlers, self.enums = {}, {}, {}
+        """Forget every parameter and handler of the thing's own (any thread)."""
+        self.own.clear()
+
+    def _targets(self, nodes: tuple[NodeRef, ...]) -> list[Controls]:
+        """Whose controls a request addresses: the thing's own, or each node it names."""
+        if not nodes:
+            return [self.own]
+        targets = []
+        for ref in nodes:
+            found = self.nodes(ref) if self.nodes is not None else None
+            if found is None:
+                raise StanzaError(
+                    f"{self.client.jid.bare} has no node {ref.id!r}"
+                    + (f" in source {ref.source!r}" if ref.source else "")
+                    + "; ask it for its nodes first.",
+                    condition="item-not-found",
+                )
+            targets.append(found)
+        return targets
+
+    async def _set_in(self, sender: JID, request: control.SetRequest, namespace: str) -> None:
+        """Check every value on every node addressed first; only then run the handlers."""
+        plan = [(target, target.resolve(request)) for target in self._targets(request.nodes)]
+        for _, resolved in plan:
+            await self._check_allowed(sender, resolved, request.nodes)
+        for target, resolved in plan:
+            await target.apply(resolved, namespace)
 
     async def set_text(self, values: Mapping[str, str]) -> list[ControlParameter]:
         """Set parameters from values as typed, the way a submitted control form does (network loop).
@@ -112,8 +191,8 @@ class ControlService(Service[XmppClient]):
         """
         fields = tuple(dataforms.Field(var=name, values=(text,)) for name, text in values.items())
         request = control.SetRequest(form=dataforms.DataForm(type="submit", fields=fields))
-        resolved = control.resolve_set(request, self.parameters.values())
-        await self._apply(resolved, request.namespace)
+        resolved = self.own.resolve(request)
+        await self.own.apply(resolved, request.namespace)
         return [self.parameters[parameter.name] for parameter, _ in resolved]
 
     # --- the current dialect --------------------------------------------------
@@ -121,9 +200,7 @@ class ControlService(Service[XmppClient]):
     async def _set(self, sender: JID, element: ET.Element):
         self.access.check_controller(sender)
         request = control.parse_set(element)
-        resolved = control.resolve_set(request, self.parameters.values())
-        await self._check_allowed(sender, resolved)
-        await self._apply(resolved, request.namespace)
+        await self._set_in(sender, request, request.namespace)
         return [control.build_set_response(namespace=request.namespace)]
 
     async def _get_form(self, sender: JID, element: ET.Element):
@@ -131,19 +208,27 @@ class ControlService(Service[XmppClient]):
         request = control.parse_get_form(element)
         return [
             control_form.build_control_form(
-                await self._visible(sender), title=self.client.jid.bare, namespace=request.namespace
+                await self._visible(sender, request.nodes), title=self.client.jid.bare, namespace=request.namespace
             )
         ]
 
-    async def _visible(self, sender: JID) -> list[ControlParameter]:
-        """The parameters ``sender`` may see in a form (a provisioning service may allow some only)."""
-        allowed = set(await self.access.controllable(sender, tuple(self.parameters), viewing=True))
-        return [p for name, p in self.parameters.items() if name in allowed]
+    async def _visible(self, sender: JID, nodes: tuple[NodeRef, ...] = ()) -> list[ControlParameter]:
+        """The parameters ``sender`` may see in a form (a provisioning service may allow some only).
 
-    async def _check_allowed(self, sender: JID, resolved: list[tuple[ControlParameter, Any]]) -> None:
+        For several nodes, the parameters they all have (a set through the form reaches each).
+        """
+        targets = self._targets(nodes)
+        common = set(targets[0].parameters).intersection(*(t.parameters for t in targets[1:]))
+        shown = {name: p for name, p in targets[0].parameters.items() if name in common}
+        allowed = set(await self.access.controllable(sender, tuple(shown), viewing=True, nodes=nodes))
+        return [p for name, p in shown.items() if name in allowed]
+
+    async def _check_allowed(
+        self, sender: JID, resolved: list[tuple[ControlParameter, Any]], nodes: tuple[NodeRef, ...] = ()
+    ) -> None:
         """Refuse the whole set, before any handler runs, if it names a parameter ``sender`` may not set."""
         asked = tuple(parameter.name for parameter, _ in resolved)
-        refused = sorted(set(asked) - set(await self.access.controllable(sender, asked)))
+        refused = sorted(set(asked) - set(await self.access.controllable(sender, asked, nodes=nodes)))
         if refused:
             raise Forbidden(f"{sender.bare} may not set {', '.join(refused)} on {self.client.jid.bare}.")
 
@@ -152,10 +237,7 @@ class ControlService(Service[XmppClient]):
     async def _legacy_set(self, sender: JID, element: ET.Element):
         try:
             self._check_legacy(sender)
-            request = legacy_control.parse_set(element)
-            resolved = control.resolve_set(request, self.parameters.values())
-            await self._check_allowed(sender, resolved)
-            await self._apply(resolved, LEGACY_CONTROL)
+            await self._set_in(sender, legacy_control.parse_set(element), LEGACY_CONTROL)
         except Forbidden as refusal:
             raise ErrorReply(*legacy_control.build_set_error(_forbidden(refusal))) from None
         except StanzaError as error:
@@ -165,17 +247,16 @@ class ControlService(Service[XmppClient]):
 
     async def _legacy_get_form(self, sender: JID, element: ET.Element):
         self.access.check_reader(sender)
-        legacy_control.parse_get_form(element)
-        return [legacy_control.build_control_form(await self._visible(sender), title=self.client.jid.bare)]
+        request = legacy_control.parse_get_form(element)
+        return [
+            legacy_control.build_control_form(await self._visible(sender, request.nodes), title=self.client.jid.bare)
+        ]
 
     async def _legacy_message(self, message: Message, element: ET.Element) -> None:
         """A set sent as a message: nobody waits for an answer, so refusals are only logged."""
         try:
             self._check_legacy(message["from"])
-            request = legacy_control.parse_set(element)
-            resolved = control.resolve_set(request, self.parameters.values())
-            await self._check_allowed(message["from"], resolved)
-            await self._apply(resolved, LEGACY_CONTROL)
+            await self._set_in(message["from"], legacy_control.parse_set(element), LEGACY_CONTROL)
         except (StanzaError, ProtocolError, Forbidden) as error:
             log.info("refused a control message from %s: %s", message["from"], error)
 
@@ -184,24 +265,6 @@ class ControlService(Service[XmppClient]):
             self.access.check_controller(sender)
         except Forbidden as e:
             raise _forbidden(e) from None
-
-    # --- applying ---------------------------------------------------------
-
-    async def _apply(self, resolved: list[tuple[ControlParameter, Any]], namespace: str) -> None:
-        """Call the handlers in order with validated values and keep them as current values."""
-        for parameter, value in resolved:
-            handler = self.handlers.get(parameter.name)
-            if handler is not None:
-                enum_class = self.enums.get(parameter.name)
-                try:
-                    await _call(handler, enum_class[value] if enum_class else value)
-                except ParameterError:
-                    raise
-                except ValueError as e:  # the handler's own refusal of a value
-                    refusal = ParameterError(parameter.name, str(e))
-                    refusal.details = control.error_details(refusal, namespace=namespace)
-                    raise refusal from None
-            self.parameters[parameter.name] = dataclasses.replace(parameter, value=value)
 
 
 def _forbidden(refusal: Forbidden) -> StanzaError:

@@ -17,16 +17,24 @@ from ..errors import ProtocolError, TimedOut
 from ..protocol import provisioning
 from ..protocol.control import SetResponse
 from ..protocol.parameters import ControlForm
-from ..protocol.values import Category
+from ..protocol.values import Category, NodeRef
 from ..runtime import blocking, network, network_call
+from .browsing import NodeBrowser, Nodes
 from .claiming import RegistryClient, SearchResult
 from .commanding import ControlClient
 from .deciding import ProvisioningClient
 from .friendship import FriendRequest, FriendRequests, Parts, rule_range
 from .participant import Participant
 from .reading import SensorClient
-from .readout import Readout
+from .readout import Readout, as_node, as_nodes
 from .stream import DEFAULT_BUFFER, Stream
+
+NodeSelection = NodeRef | str | Iterable[NodeRef | str] | None
+"""A concentrator node or nodes: a node id, a NodeRef, or an iterable of them; None for none."""
+
+
+def _one_node(node: NodeRef | str | None) -> NodeRef | None:
+    return None if node is None else as_node(node)
 
 
 class Owner(Participant):
@@ -52,9 +60,19 @@ class Owner(Participant):
         self._controls = ControlClient(self._client, self._peers)
         self._registry = RegistryClient(self._client, self._peers)
         self._deciding = ProvisioningClient(self._client, self._peers, self.requests.add, self._request)
-        self._attach(self._sensors, self._controls, self._registry, self._deciding)
+        self._browser = NodeBrowser(self._client, self._peers)
+        self._attach(self._sensors, self._controls, self._registry, self._deciding, self._browser)
         for ns in provisioning.NAMESPACES:
             self._client.on("message", f"{{{ns}}}isFriend", self._on_question)
+        self.roster.observe(self._drop_answered)
+
+    def _drop_answered(self, _roster, jid: str) -> None:
+        """A request to befriend us is settled once the friendship holds (we asked them back meanwhile)."""
+        contact = self.roster.get(jid)
+        if contact is not None and contact.subscription in ("from", "both"):
+            waiting = self.requests.find(jid, thing=self.jid, kind="friend")
+            if waiting is not None:
+                self.requests.remove(waiting)
 
     def _request(self, kind: type[FriendRequest], **fields: Any) -> FriendRequest:
         return kind(**fields, _owner=self)
@@ -69,16 +87,20 @@ class Owner(Participant):
         categories: Category | str | Iterable[str] | None = None,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
+        nodes: NodeSelection = None,
         timeout: float | None = None,
     ) -> Readout:
         """Read friend ``jid``'s sensors and return the :class:`Readout`.
 
         ``fields``: a name or names (default all); ``categories``: ``"momentary"``, ``"status"``,
         ``"historical"``, ... (default all); ``start``/``end``: only values stamped between them,
-        which asks for history.
+        which asks for history. ``nodes``: of a concentrator, the node or nodes to read (a node id
+        or a :class:`~xiotlab.protocol.values.NodeRef`, or several); without them a concentrator
+        reports only its own fields. Each field says its node (``field.node``); see
+        :meth:`Readout.node`. A node it does not have comes back as a readout error naming it.
         """
         await self._ready()
-        return await self._sensors.read(jid, fields, categories, start, end, self._timeout(timeout))
+        return await self._sensors.read(jid, fields, categories, start, end, self._timeout(timeout), as_nodes(nodes))
 
     @network_call
     async def asubscribe(
@@ -91,6 +113,7 @@ class Owner(Participant):
         max_interval: float | dt.timedelta | None = None,
         change: float | Mapping[str, float] | None = None,
         buffer: int = DEFAULT_BUFFER,
+        nodes: NodeSelection = None,
         timeout: float | None = None,
     ) -> Stream:
         """Subscribe to friend ``jid``'s values as they change; returns a live :class:`Stream`.
@@ -99,11 +122,12 @@ class Owner(Participant):
         event, one number for every field or a dict by name (default: any change).
         ``min_interval``/``max_interval``: seconds (or timedelta) between events at least / at
         most; past ``max_interval`` the thing sends a fresh readout. ``buffer``: how many values
-        the stream keeps for you before it drops the oldest.
+        the stream keeps for you before it drops the oldest. ``nodes``: of a concentrator, the
+        node or nodes to watch (as for :meth:`read`); each value says its node (``field.node``).
         """
         await self._ready()
         return await self._sensors.subscribe(
-            jid, fields, categories, min_interval, max_interval, change, buffer, self._timeout(timeout)
+            jid, fields, categories, min_interval, max_interval, change, buffer, self._timeout(timeout), as_nodes(nodes)
         )
 
     read = blocking(aread)
@@ -112,20 +136,34 @@ class Owner(Participant):
     # --- control ----------------------------------------------------------
 
     @network_call
-    async def acontrol_form(self, jid: str, timeout: float | None = None) -> ControlForm:
-        """Friend ``jid``'s control parameters: types, ranges, options and current values."""
+    async def acontrol_form(
+        self, jid: str, timeout: float | None = None, *, node: NodeRef | str | None = None
+    ) -> ControlForm:
+        """Friend ``jid``'s control parameters: types, ranges, options and current values.
+
+        ``node``: of a concentrator, that node's (a node id or a :class:`~xiotlab.protocol.values.NodeRef`).
+        """
         await self._ready()
-        return await self._controls.form(jid, self._timeout(timeout))
+        return await self._controls.form(jid, self._timeout(timeout), node=_one_node(node))
 
     @network_call
     async def aset(
-        self, jid: str, values: Mapping[str, Any] | None = None, /, *, timeout: float | None = None, **parameters: Any
+        self,
+        jid: str,
+        values: Mapping[str, Any] | None = None,
+        /,
+        *,
+        node: NodeRef | str | None = None,
+        timeout: float | None = None,
+        **parameters: Any,
     ) -> SetResponse | None:
         """Set control parameters of ``jid``: ``set("lamp", on=True, brightness=40)``.
 
         A mapping sets the same and reaches any name: ``set("oven", {"timeout": 30})``.
         The thing checks the values; a refusal raises :class:`~xiotlab.errors.ParameterError`
-        naming the parameter and saying why.
+        naming the parameter and saying why. ``node``: of a concentrator, the node to set
+        (a node id or a :class:`~xiotlab.protocol.values.NodeRef`): ``set("hub", node="lamp", on=True)``;
+        a parameter named ``node`` goes in the mapping.
         """
         await self._ready()
         if values is not None and not isinstance(values, Mapping):
@@ -133,10 +171,27 @@ class Owner(Participant):
         both = set(values or ()) & set(parameters)
         if both:
             raise ValueError(f"{', '.join(sorted(both))}: given both in the mapping and as a keyword; give each once.")
-        return await self._controls.set(jid, {**(values or {}), **parameters}, self._timeout(timeout))
+        return await self._controls.set(jid, {**(values or {}), **parameters}, self._timeout(timeout), _one_node(node))
 
     control_form = blocking(acontrol_form)
     set = blocking(aset)
+
+    # --- concentrators ----------------------------------------------------
+
+    @network_call
+    async def anodes(self, jid: str, timeout: float | None = None) -> Nodes:
+        """The nodes of friend ``jid``, a concentrator: a list of node descriptions that is also a tree.
+
+        Each has ``id``, ``source``, ``partition``, ``parent_id``, ``display_name``, ``node_type``,
+        ``state`` and ``has_children``, and ``node``, the reference to read, watch or control it by
+        (``read(jid, nodes=info.node)``). The list answers ``roots()``, ``children(node)``,
+        ``parent(node)`` and ``find(node)``, and shows as an indented tree. A friend that is no
+        concentrator raises :class:`~xiotlab.errors.StanzaError` (``feature-not-implemented``).
+        """
+        await self._ready()
+        return await self._browser.nodes(jid, self._timeout(timeout))
+
+    nodes = blocking(anodes)
 
     # --- requests (network thread) ------------------------------------------
 

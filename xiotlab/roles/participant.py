@@ -137,6 +137,7 @@ class Participant:
         await self._client.connect(self.timeout)
         self._on_roster_update(None)
         await self._on_online()  # before presence: friends may ask what we support at once
+        await self._client.discovery.hash_now()
         self._send_presence()
         return self
 

@@ -18,7 +18,7 @@ from slixmpp import JID, Message
 
 from ..errors import Forbidden, XmppError
 from ..protocol import provisioning_device as prov
-from ..protocol.values import Category
+from ..protocol.values import Category, NodeRef
 from ..runtime import XmppClient
 from .roster import Roster
 from .service import Service
@@ -54,27 +54,34 @@ class ProvisionedRules:
 
     check_controller = check_reader  # what a friend may set, the service says (controllable)
 
-    async def readable(self, sender: JID, fields: tuple[str, ...], categories: Category) -> tuple[str, ...]:
+    async def readable(
+        self, sender: JID, fields: tuple[str, ...], categories: Category, nodes: tuple[NodeRef, ...] = ()
+    ) -> tuple[str, ...]:
         self.check_reader(sender)
         if sender.bare == self.owner:
             return fields
-        question = prov.CanRead(jid=sender.bare, fields=fields, categories=categories)
-        answer = await self._answer(("read", sender.bare, fields, categories), question, prov.parse_can_read_response)
+        question = prov.CanRead(jid=sender.bare, nodes=nodes, fields=fields, categories=categories)
+        key = ("read", sender.bare, nodes, fields, categories)
+        answer = await self._answer(key, question, prov.parse_can_read_response)
         if not answer.result:
             raise self._refusal(sender, "read")
+        _check_nodes(nodes, answer.nodes, sender, self.thing)
         return _narrowed(fields, answer.fields, sender, "fields", self.thing)
 
-    async def controllable(self, sender: JID, parameters: tuple[str, ...], viewing: bool = False) -> tuple[str, ...]:
+    async def controllable(
+        self, sender: JID, parameters: tuple[str, ...], viewing: bool = False, nodes: tuple[NodeRef, ...] = ()
+    ) -> tuple[str, ...]:
         self.check_reader(sender)
         if sender.bare == self.owner or viewing:
             # A friend sees the whole form, as a thing's own rules let it: the service is asked about
             # a set, for the parameters it sets, not about every parameter a form happens to list.
             return parameters
-        question = prov.CanControl(jid=sender.bare, parameters=parameters)
-        key = ("control", sender.bare, parameters)
+        question = prov.CanControl(jid=sender.bare, nodes=nodes, parameters=parameters)
+        key = ("control", sender.bare, nodes, parameters)
         answer = await self._answer(key, question, prov.parse_can_control_response)
         if not answer.result:
             raise self._refusal(sender, "control")
+        _check_nodes(nodes, answer.nodes, sender, self.thing)
         return _narrowed(parameters, answer.parameters, sender, "parameters", self.thing)
 
     async def may_befriend(self, requester: str) -> bool | None:
@@ -119,6 +126,13 @@ _BUILDERS: dict[type, Callable[..., ET.Element]] = {
     prov.CanControl: prov.build_can_control,
     prov.IsFriend: prov.build_is_friend,
 }
+
+
+def _check_nodes(asked: tuple[NodeRef, ...], allowed: tuple[NodeRef, ...], sender: JID, thing: str) -> None:
+    """Refuse a request for nodes the service's answer left out (an answer naming none allows all asked)."""
+    refused = [ref.id for ref in asked if allowed and not any(a.names(ref) or ref.names(a) for a in allowed)]
+    if refused:
+        raise Forbidden(f"The owner of {thing} does not allow {sender.bare} node(s) {', '.join(refused)}.")
 
 
 def _narrowed(asked: tuple[str, ...], allowed: tuple[str, ...], sender: JID, what: str, thing: str) -> tuple[str, ...]:

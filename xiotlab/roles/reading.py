@@ -20,7 +20,7 @@ from slixmpp import JID, Message, Presence
 from ..errors import ProtocolError, StanzaError, TimedOut, XmppError
 from ..protocol import events, legacy_sensordata, sensordata
 from ..protocol.namespaces import LEGACY_SENSOR_DATA
-from ..protocol.values import Category, Duration, Field, ReadoutError
+from ..protocol.values import Category, Duration, Field, NodeRef, ReadoutError
 from ..runtime import XmppClient, network
 from ..runtime.connection import Connection, State
 from .peers import Peers
@@ -82,6 +82,7 @@ class SensorClient(Service[XmppClient]):
         start: dt.datetime | None,
         end: dt.datetime | None,
         timeout: float,
+        nodes: tuple[NodeRef, ...] = (),
     ) -> Readout:
         full = await self.peers.address(jid, timeout)
         ns = await self.peers.dialect(full, PREFERENCE, timeout)
@@ -91,6 +92,7 @@ class SensorClient(Service[XmppClient]):
             fields=_names(fields),
             from_time=_aware(start),
             to_time=_aware(end),
+            nodes=nodes,
             namespace=ns,
         )
         collector = _Collector()
@@ -151,7 +153,16 @@ class SensorClient(Service[XmppClient]):
     # --- subscriptions ------------------------------------------------------
 
     async def subscribe(
-        self, jid: str, fields, categories, min_interval, max_interval, change, buffer: int, timeout: float
+        self,
+        jid: str,
+        fields,
+        categories,
+        min_interval,
+        max_interval,
+        change,
+        buffer: int,
+        timeout: float,
+        nodes: tuple[NodeRef, ...] = (),
     ) -> Stream:
         full = await self.peers.address(jid, timeout)
         sd_ns = await self.peers.dialect(full, PREFERENCE, timeout)
@@ -167,6 +178,7 @@ class SensorClient(Service[XmppClient]):
             fields=_triggers(fields, change),
             min_interval=_duration(min_interval),
             max_interval=_duration(max_interval),
+            nodes=nodes,
             namespace=ns,
         )
         bare = full.split("/")[0]

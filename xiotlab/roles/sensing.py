@@ -24,10 +24,11 @@ from slixmpp import JID, Presence
 from ..errors import Forbidden, ProtocolError, StanzaError
 from ..protocol import events, hints, legacy_sensordata, sensordata
 from ..protocol.namespaces import LEGACY_SENSOR_DATA
-from ..protocol.values import Field
+from ..protocol.values import Field, ReadoutError
 from ..runtime import ErrorReply, XmppClient, network
 from ..runtime.connection import Connection, State
 from .access import Access
+from .nodes import NodeDirectory
 from .scheduled import Schedule
 from .sensors import Sensors
 from .service import Service
@@ -42,11 +43,14 @@ class SensorService(Service[XmppClient]):
 
     features = (*sensordata.NAMESPACES, *events.NAMESPACES, LEGACY_SENSOR_DATA)
 
-    def __init__(self, client: XmppClient, access: Access, history_size: int) -> None:
+    def __init__(
+        self, client: XmppClient, access: Access, history_size: int, nodes: NodeDirectory | None = None
+    ) -> None:
         super().__init__(client)
         self.access = access
         self.sensors = Sensors(history_size)
-        self.subscriptions = SubscriptionEngine(self._send, self.sensors.read)
+        self.nodes = nodes  # a concentrator's: readouts and subscriptions that name nodes reach them
+        self.subscriptions = SubscriptionEngine(self._send, self.read)
         self.schedule = Schedule()
         self._incoming: list[Field] = []
         self._incoming_lock = threading.Lock()
@@ -85,8 +89,40 @@ class SensorService(Service[XmppClient]):
         with self._incoming_lock:
             fields, self._incoming = self._incoming, []
             self._drain_pending = False
-        self.sensors.record(fields)
+        self.record(fields)
         self.subscriptions.report(fields)
+
+    # --- the thing's own sensors, and its nodes' -----------------------------------
+
+    async def read(self, request: sensordata.ReadoutRequest) -> tuple[list[Field], list[ReadoutError]]:
+        """What ``request`` reads: the thing's own fields, or those of each node it names.
+
+        A node that does not exist is a readout error naming it; the others are still read.
+        """
+        if not request.nodes:
+            return await self.sensors.read(request)
+        fields: list[Field] = []
+        errors: list[ReadoutError] = []
+        for ref in request.nodes:
+            node = self.nodes.find(ref) if self.nodes is not None else None
+            if node is None:
+                errors.append(ReadoutError(f"{self.client.jid.bare} has no node {ref.id!r}.", node=ref))
+                continue
+            found, failed = await node.sensor_data.read(dataclasses.replace(request, nodes=(node.ref,)))
+            fields += found
+            errors += failed
+        return fields, errors
+
+    def record(self, fields: list[Field]) -> None:
+        """Keep reported fields in the histories of the sensors (the thing's, or its nodes') they belong to."""
+        if self.nodes is None:
+            self.sensors.record(fields)
+            return
+        for field in fields:
+            if field.node is None:
+                self.sensors.record((field,))
+            elif (node := self.nodes.find(field.node)) is not None:  # a node removed meanwhile keeps nothing
+                node.sensor_data.record((field,))
 
     # --- requests ---------------------------------------------------------
 
@@ -97,7 +133,7 @@ class SensorService(Service[XmppClient]):
         if when is not None and self.schedule.later(when):
             self.schedule.add(sender.full, request.id, when, lambda: self._readout_now(sender, request))
             return [sensordata.build_accepted(request.id, queued=True, ns=request.namespace)]
-        fields, errors = await self.sensors.read(request)
+        fields, errors = await self.read(request)
         responses = fragments(request.id, fields, errors, request.namespace)
         if len(responses) == 1:
             return responses  # all of it in the iq result
@@ -106,14 +142,14 @@ class SensorService(Service[XmppClient]):
 
     async def _narrowed(self, sender: JID, request: sensordata.ReadoutRequest) -> sensordata.ReadoutRequest:
         """``request`` cut down to what ``sender`` may read (a provisioning service may narrow it)."""
-        allowed = await self.access.readable(sender, request.fields, request.categories)
+        allowed = await self.access.readable(sender, request.fields, request.categories, request.nodes)
         return request if allowed == request.fields else dataclasses.replace(request, fields=allowed)
 
     async def _readout_now(self, sender: JID, request: sensordata.ReadoutRequest) -> None:
         """A scheduled readout at its time: the data in messages, the last ``<resp>`` saying it is the last."""
         if not self._may_still_read(sender):
             return
-        fields, errors = await self.sensors.read(request)
+        fields, errors = await self.read(request)
         self._send(sender.full, fragments(request.id, fields, errors, request.namespace), store=True)
 
     def _may_still_read(self, sender: JID) -> bool:
@@ -138,7 +174,7 @@ class SensorService(Service[XmppClient]):
         self.access.check_reader(sender)
         subscription = events.parse_subscribe(element)
         asked = tuple(trigger.name for trigger in subscription.fields)
-        allowed = await self.access.readable(sender, asked, subscription.categories)
+        allowed = await self.access.readable(sender, asked, subscription.categories, subscription.nodes)
         if allowed != asked:  # narrowed: only what may be read is watched
             kept = [t for t in subscription.fields if t.name in allowed] or [events.FieldTrigger(n) for n in allowed]
             subscription = dataclasses.replace(subscription, fields=tuple(kept))
@@ -180,7 +216,7 @@ class SensorService(Service[XmppClient]):
 
     async def _legacy_payloads(self, request: sensordata.ReadoutRequest) -> list[ET.Element]:
         """``<fields>`` messages (``done`` on the last), and a ``<failure>`` last if a sensor failed."""
-        fields, errors = await self.sensors.read(request)
+        fields, errors = await self.read(request)
         chunks = chunked(fields) or [[]]
         payloads = [
             legacy_sensordata.build_fields(request.id, chunk, done=not errors and i == len(chunks) - 1)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeGuard
 
 from ..protocol.sensordata import ReadoutRequest
-from ..protocol.values import UTC, Category, Field, FieldValue, QoS, ReadoutError, ValueType, infer_type
+from ..protocol.values import UTC, Category, Field, FieldValue, NodeRef, QoS, ReadoutError, ValueType, infer_type
 from .readout import labels
 
 DEFAULT_HISTORY = 1000
@@ -76,6 +76,7 @@ class Sensor:
     categories: Category = Category.MOMENTARY
     qos: QoS = QoS.AUTOMATIC_READOUT
     history: collections.deque = dataclasses.field(default_factory=lambda: collections.deque(maxlen=DEFAULT_HISTORY))
+    node: NodeRef | None = None  # the concentrator node it belongs to; every field it makes says so
 
     def __post_init__(self) -> None:
         # Only a quantity carries a unit and decimals on the wire (<q u>; <i>, <l>, <b>... have no
@@ -115,6 +116,7 @@ class Sensor:
             enum_type=self.enum_type,
             categories=self.categories,
             qos=self.qos if qos is None else qos,
+            node=self.node,
         )
 
     @property
@@ -157,12 +159,13 @@ def _parts(request: ReadoutRequest) -> tuple[bool, bool]:
 
 
 class Sensors:
-    """The sensors of one thing, by name, in declaration order."""
+    """The sensors of one thing (or of one node of a concentrator: ``node``), by name, in declaration order."""
 
-    def __init__(self, history_size: int = DEFAULT_HISTORY) -> None:
+    def __init__(self, history_size: int = DEFAULT_HISTORY, node: NodeRef | None = None) -> None:
         if history_size < 1:
             raise ValueError(f"history_size={history_size}: keep at least one value per field")
         self.history_size = history_size
+        self.node = node
         self._sensors: dict[str, Sensor] = {}
         self._retired: dict[str, collections.deque] = {}  # histories of forgotten sensors, until redeclared
 
@@ -172,7 +175,7 @@ class Sensors:
         old = self._sensors.get(name)
         retired = self._retired.pop(name) if name in self._retired else None
         history = old.history if old else retired or collections.deque(maxlen=self.history_size)
-        sensor = Sensor(name, read, history=history, **meta)
+        sensor = Sensor(name, read, history=history, node=self.node, **meta)
         self._sensors[name] = sensor
         return sensor
 
@@ -244,6 +247,6 @@ class Sensors:
             raise
         except Exception as e:  # a broken sensor must not break the readout of the others
             log.warning("sensor %r failed", sensor.name, exc_info=True)
-            return ReadoutError(f"Reading {sensor.name!r} failed: {type(e).__name__}: {e}")
+            return ReadoutError(f"Reading {sensor.name!r} failed: {type(e).__name__}: {e}", node=self.node)
         sensor.history.append(field)
         return field

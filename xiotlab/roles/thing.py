@@ -10,32 +10,30 @@ public face.
 
 from __future__ import annotations
 
-import builtins
-import datetime as dt
-import enum
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from ..errors import XmppError
 from ..protocol import provisioning_device, registry
 from ..protocol.roster import build_roster_remove
-from ..protocol.values import Field, QoS
+from ..protocol.values import Field
 from ..runtime import network
 from ..runtime.connection import State
 from .access import OwnerRules
 from .chat import ChatService
 from .claim_code import ClaimCode
-from .controls import ControlService, describe
+from .controls import ControlService
+from .device import Device
 from .friendship import Policy, policy_check
 from .ownership import FriendshipService
 from .participant import Participant
 from .provisioned import ProvisionedRules, ProvisioningObeyed
 from .registration import Registration, tags_of
 from .sensing import SensorService
-from .sensors import DEFAULT_HISTORY, value_type
-from .timers import Timer, Timers, seconds
+from .sensors import DEFAULT_HISTORY
+from .timers import Timers
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 log = logging.getLogger("xiotlab")
@@ -46,7 +44,7 @@ def _wait_for_an_owner(requester: str) -> None:
     return None
 
 
-class Thing(Participant):
+class Thing(Participant, Device):
     """A device: it measures, can be controlled, and is befriended under its owner's control.
 
     Parameters
@@ -106,13 +104,18 @@ class Thing(Participant):
         else:
             self._access = OwnerRules(self.jid, self.roster, self.resolve(owner) if owner else None)
         self._friendship = FriendshipService(self._client, self._access, allowed)
-        self._sensing = SensorService(self._client, self._access, history_size)
-        self._controls = ControlService(self._client, self._access)
-        self._chat = ChatService(self._client, self._access, self._sensing.sensors, self._controls)
-        self._attach(self._friendship, self._sensing, self._controls, self._chat)
+        self._history_size = history_size
+        self._sensing, self._control_service = self._services()
+        self._sensors, self._controls = self._sensing.sensors, self._control_service.own
+        self._chat = ChatService(self._client, self._access, self._sensing.sensors, self._control_service)
+        self._attach(self._friendship, self._sensing, self._control_service, self._chat)
         self._timers = Timers(self.jid, self.report)
         # A device keeps measuring while its connection is being taken back; it stops when it goes offline.
         self.connection.observe(self._on_connection_state)
+
+    def _services(self) -> tuple[SensorService, ControlService]:
+        """The services that answer readouts and control (a concentrator's also reach its nodes)."""
+        return SensorService(self._client, self._access, self._history_size), ControlService(self._client, self._access)
 
     @property
     def owner(self) -> str | None:
@@ -201,141 +204,16 @@ class Thing(Participant):
         """End a friendship the thing's owner no longer wants (network thread)."""
         network.spawn(self._peers.request(None, "set", build_roster_remove(jid), self.timeout))
 
-    # --- sensors ----------------------------------------------------------
-
-    def sensor(
-        self,
-        name: str,
-        *,
-        unit: str | None = None,
-        type=None,
-        decimals: int | None = None,
-        category="momentary",
-        qos: QoS | None = None,
-        enum_type: str | None = None,
-    ):
-        """Declare sensor field ``name``; decorate the function that returns its current value.
-
-        ``type``: a :class:`ValueType` (or ``float``, ``int``, ``bool``, ``str``); by default the
-        type of each value. ``category``: ``"momentary"`` (default), ``"peak"``, ``"status"``,
-        ``"computed"``, ``"identity"``, or several of them. The function is called at every
-        readout and poll; it may be a coroutine function. Declaring a name again replaces it.
-        """
-        meta = dict(unit=unit, type=value_type(type), decimals=decimals, categories=category, enum_type=enum_type)
-        if qos is not None:
-            meta["qos"] = qos
-
-        def declare(read):
-            self._sensing.sensors.declare(name, read, **meta)
-            return read
-
-        self._sensing.sensors.declare(name, None, **meta)
-        return declare
+    # --- what the device mixin asks of its host ----------------------------------------
 
     @property
-    def sensors(self) -> list[str]:
-        """The names of the declared and reported fields."""
-        return [s.name for s in self._sensing.sensors]
+    def _label(self) -> str:
+        return self.jid
 
-    def report(self, timestamp: dt.datetime | None = None, **values) -> list[Field]:
-        """Push new values (``report(temperature=21.4, humidity=40)``) to history and subscribers.
-
-        Returns at once, from any thread; a bad value raises here, in the caller.
-        """
-        sensors = self._sensing.sensors
-        timestamp = timestamp or dt.datetime.now(dt.UTC)  # values reported together share their moment
-        fields = []
-        for name, value in values.items():
-            try:
-                fields.append(sensors.get(name).field(value, timestamp))
-            except (TypeError, ValueError) as e:
-                raise type(e)(f"report({name}={value!r}): {e}") from None
+    def _push(self, fields: list[Field]) -> None:
         self._sensing.report(fields)
-        return fields
 
-    def history(self, name: str) -> list[Field]:
-        """The kept values of field ``name``, oldest first."""
-        if name not in self._sensing.sensors:
-            raise KeyError(f"{self.jid} has no field {name!r}; its fields: {self.sensors}")
-        return list(self._sensing.sensors.get(name).history)
-
-    # --- behaviour over time -------------------------------------------------
-
-    def every(self, interval: float | dt.timedelta):
-        """Run the decorated function every ``interval`` seconds while the thing is online.
-
-        A returned dict is reported (``return {"temperature": 21.4}`` is ``report(temperature=21.4)``).
-        A plain function runs on a worker thread and may block; a coroutine function runs on the
-        network loop. The first call comes at once. An exception is counted (``thing.timers``) and logged
-        (once while the same error repeats); the timer goes on.
-
-        >>> @thermometer.every(1.0)                                       # doctest: +SKIP
-        ... def tick():
-        ...     return {"temperature": room.temperature()}
-        """
-        interval = seconds(interval)
-
-        def add(function):
-            self._timers.add(function, interval)
-            return function
-
-        return add
-
-    @property
-    def timers(self) -> list[Timer]:
-        """The functions declared with :meth:`every`, with their call and error counts."""
-        return list(self._timers.timers)
-
-    def forget(self) -> None:
-        """Forget every sensor, control and timer declared so far, staying online.
-
-        Declare new ones afterwards: this is how a notebook cell replaces a running
-        thing's behaviour (``%%thing`` calls it before running the cell again).
-        """
-        self._timers.clear()
-        self._sensing.sensors.clear()
-        self._controls.clear()
-
-    # --- controls ---------------------------------------------------------
-
-    def control(
-        self,
-        name: str,
-        *,
-        type: Any = bool,
-        value: Any = None,
-        min: Any = None,
-        max: Any = None,
-        step: float | None = None,
-        options: Iterable[Any] | None = None,
-        label: str = "",
-        description: str = "",
-        read_only: bool = False,
-    ) -> Callable[[Handler], Handler]:
-        """Declare control parameter ``name``; decorate the function that acts on new values.
-
-        ``type``: ``bool``, ``int``, ``float``, ``str``, an ``Enum`` class (its member names are
-        the options, and the handler gets members), a date/time type, or a
-        :class:`~xiotlab.protocol.parameters.ParameterType`.
-        ``min``/``max``/``step`` bound numbers, ``options`` lists allowed values, ``value`` is the
-        initial value. The handler gets each validated value; it may be a coroutine function,
-        and may refuse a value by raising ``ValueError`` (the owner gets a ParameterError).
-        """
-        limits = {"value": value, "min": min, "max": max, "step": step}
-        parameter = describe(name, type, options, label=label, description=description, read_only=read_only, **limits)
-        enum_class = type if isinstance(type, builtins.type) and issubclass(type, enum.Enum) else None
-        self._controls.declare(parameter, None, enum_class)
-
-        def with_handler(handler):
-            self._controls.declare(parameter, handler, enum_class)
-            return handler
-
-        return with_handler
-
-    @property
-    def controls(self) -> dict[str, object]:
-        """Each control parameter's current value (None until set, unless declared with one)."""
-        return {name: p.value for name, p in self._controls.parameters.items()}
+    # --- control by friends -----------------------------------------------------------
 
     def allow_control(self, jid: str) -> None:
         """Let friend ``jid`` set controls too (by default only the owner may)."""

@@ -1,55 +1,41 @@
 """One XMPP client connection: getting and staying online, requests with typed errors, a trace.
 
 Everything here runs on the network loop. The stream itself (TLS, plugins,
-stream management) is :mod:`.xmpp`'s; routing and answering requests,
-:mod:`.serving`'s; what the client announces, :mod:`.discovery`'s.
+stream management) is :mod:`.xmpp`'s; what every link shares with a
+component's (the attempt, the reconnect loop, the trace), :mod:`.link`'s;
+routing and answering requests, :mod:`.serving`'s; what the client
+announces, :mod:`.discovery`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
-import itertools
 import logging
 import ssl
 import weakref
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
-from typing import Any, Literal
-from xml.sax.saxutils import quoteattr
+from collections.abc import Iterable
 
 import slixmpp
 from slixmpp.exceptions import IqError, IqTimeout
 
-from ..errors import (
-    AuthenticationFailed,
-    CannotConnect,
-    CertificateError,
-    ConnectionLost,
-    NotConnected,
-    TimedOut,
-    XmppError,
-)
+from ..errors import AuthenticationFailed, CannotConnect, CertificateError, ConnectionLost, NotConnected, TimedOut
 from ..protocol import stanza_errors
-from .connection import BACKOFF, Connection, State
+from .connection import State
 from .discovery import Discovery
+from .link import DEFAULT_TIMEOUT, ErrorReader, IqKind, Link, message_text
 from .loop import network
-from .serving import Handler, Router
-from .trace import Trace
 from .xmpp import Endpoint, LabStream
 
+__all__ = ["DEFAULT_TIMEOUT", "ErrorReader", "IqKind", "XmppClient", "message_text"]
+
 log = logging.getLogger("xiotlab")
-
-DEFAULT_TIMEOUT = 10.0
-
-IqKind = Literal["get", "set"]
-ErrorReader = Callable[[ET.Element], Exception]  # an iq error answer -> the exception to raise
 
 _live: weakref.WeakSet[XmppClient] = weakref.WeakSet()
 
 
-class XmppClient:
+class XmppClient(Link[LabStream]):
     """A connection to an XMPP server as one account, with a :class:`Trace` of its stanzas.
 
     Once online, a lost connection is taken back by itself (``reconnect=False`` turns that
@@ -61,91 +47,48 @@ class XmppClient:
                  trace_size: int = 2000, read_error: ErrorReader = stanza_errors.read_error,
                  reconnect: bool = True) -> None:  # fmt: skip
         self.endpoint = endpoint
-        self.timeout = timeout
         self.read_error = read_error  # error answers to exceptions, unless a request brings its own reader
         self.reconnect = reconnect
-        self.trace = Trace(trace_size)
-        self.stream = LabStream(jid, password, endpoint)
-        self.stream.add_filter("out", self._trace_out)
-        self.stream.add_filter("in", self._trace_in)
-        self.connection = Connection()
-        self.stream.add_event_handler("disconnected", self._on_disconnected)
-        self.router = Router(self.stream)
+        super().__init__(LabStream(jid, password, endpoint), timeout=timeout, trace_size=trace_size)
         self.discovery = Discovery(self.stream, lambda: self.online)
-        self._leaving = False
-        self._coming_back: asyncio.Task | None = None
         self._back = asyncio.Event()  # set while online, for calls that wait out a reconnection
         self._in_flight: dict[asyncio.Future, str] = {}  # waiting iqs -> why they were ended, if they were
         _live.add(self)
 
-    @property
-    def jid(self) -> slixmpp.JID:
-        return self.stream.boundjid
-
-    @property
-    def online(self) -> bool:
-        return self.connection.state is State.ONLINE
-
     # --- connecting -------------------------------------------------------
-
-    async def connect(self, timeout: float | None = None) -> None:
-        """Connect, authenticate, bind, fetch the roster; raise a typed error on failure."""
-        self._leaving = False
-        self.connection.change(State.CONNECTING)
-        try:
-            await self._attempt(self.timeout if timeout is None else timeout)
-        except BaseException:
-            self.connection.change(State.OFFLINE)
-            raise
-        self._went_online()
 
     async def _attempt(self, timeout: float) -> bool:
         """One try at getting online; True if the server resumed the previous session."""
-        outcome: asyncio.Future = asyncio.get_running_loop().create_future()
-
-        def settle(result) -> None:
-            if not outcome.done():
-                outcome.set_result(result)
-
-        handlers = {
-            "session_start": lambda _: settle(False),
-            "session_resumed": lambda _: settle(True),
-            "failed_auth": lambda _: settle(self._auth_error()),
-            "connection_failed": lambda e: settle(self._connect_error(e)),
-            "ssl_invalid_chain": lambda e: settle(self._certificate_error(e)),
-            "disconnected": lambda e: settle(self._disconnect_error(e)),
-            "stream_error": lambda e: settle(
-                CannotConnect(f"The server closed the stream: {e['text'] or e['condition']}.")
+        result = await self._first_outcome(
+            lambda: self.stream.connect(self.endpoint.host, self.endpoint.port),
+            {
+                "session_start": lambda _: False,
+                "session_resumed": lambda _: True,
+                "failed_auth": lambda _: self._auth_error(),
+                "connection_failed": self._connect_error,
+                "ssl_invalid_chain": self._certificate_error,
+                "disconnected": self._disconnect_error,
+                "stream_error": lambda e: CannotConnect(
+                    f"The server closed the stream: {e['text'] or e['condition']}."
+                ),
+            },
+            timeout,
+            lambda: TimedOut(
+                f"{self.jid.bare} did not get online at {self.endpoint.describe(self.jid.domain)} within "
+                f"{timeout:g} s. Is the server running there? Check host and port, or pass a longer timeout."
             ),
-        }
-        for event, handler in handlers.items():
-            self.stream.add_event_handler(event, handler)
-        try:
-            self.stream.connect(self.endpoint.host, self.endpoint.port)
-            try:
-                result = await asyncio.wait_for(outcome, timeout)
-            except TimeoutError:
-                result = TimedOut(
-                    f"{self.jid.bare} did not get online at {self.endpoint.describe(self.jid.domain)} within "
-                    f"{timeout:g} s. Is the server running there? Check host and port, or pass a longer timeout."
-                )
-            if isinstance(result, Exception):
-                self._abandon()
-                await self._stop_send_loop()
-                raise result
-            if not result:  # a fresh session: the server knows nothing of the old one
-                await self.stream.get_roster(timeout=timeout)
-                self.discovery.publish(self.discovery.features)
-            return result
-        finally:
-            for event, handler in handlers.items():
-                self.stream.del_event_handler(event, handler)
+        )
+        if isinstance(result, Exception):
+            self._abandon()
+            await self._stop_send_loop()
+            raise result
+        if not result:  # a fresh session: the server knows nothing of the old one
+            await self.stream.get_roster(timeout=timeout)
+            self.discovery.publish(self.discovery.features)
+        return bool(result)
 
     def _went_online(self, resumed: bool | None = None) -> None:
-        if resumed is None:
-            self.connection.change(State.ONLINE)
-        else:
-            self.connection.restored(resumed)
+        super()._went_online(resumed)
         self._back.set()
 
     def _auth_error(self) -> AuthenticationFailed:
@@ -175,18 +118,9 @@ class XmppClient:
             f"got online ({reason or 'no reason given'})."
         )
 
-    def _abandon(self) -> None:
-        # Stop slixmpp's own reconnect loop: a failed start is reported, not retried forever.
-        self.stream.cancel_connection_attempt()
-        self.stream.abort()
-
     async def disconnect(self, timeout: float | None = None) -> None:
         """Say goodbye (unavailable presence, end of stream) and close; stop any reconnecting."""
-        self._leaving = True
-        if self._coming_back is not None:
-            self._coming_back.cancel()
-        was = self.connection.state
-        self.connection.change(State.OFFLINE)
+        was = self._leave()
         self._back.clear()
         if was is not State.ONLINE and self.stream.transport is None:
             self.stream.cancel_connection_attempt()
@@ -200,43 +134,13 @@ class XmppClient:
         self.stream.cancel_connection_attempt()
         await self._stop_send_loop()
 
-    async def _stop_send_loop(self) -> None:
-        sender = self.stream.send_loop()
-        if sender is not None and not sender.done():
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-
     # --- staying up ---------------------------------------------------------
 
-    def _on_disconnected(self, reason) -> None:
-        if self.connection.state is not State.ONLINE:
-            return  # a failed attempt, or our own goodbye
+    def _went_down(self, reason) -> str:
         self._back.clear()
         why = f"the connection to {self.endpoint.describe(self.jid.domain)} was lost ({reason or 'closed'})"
         self._end_calls_in_flight(why)
-        coming_back = self.reconnect and not self._leaving
-        self.connection.lost(why, coming_back=coming_back)
-        if coming_back:
-            self._coming_back = network.spawn(self._come_back())
-
-    async def _come_back(self) -> None:
-        """Try again, pausing longer each time, until online, told to stop, or refused for good."""
-        pauses = itertools.chain(BACKOFF, itertools.repeat(BACKOFF[-1]))
-        while not self._leaving:
-            await asyncio.sleep(next(pauses))
-            self.connection.attempts += 1
-            try:
-                resumed = await self._attempt(min(self.timeout, 10.0))
-            except AuthenticationFailed as e:  # the account is gone or changed: retrying cannot help
-                self.connection.last_error = str(e)
-                self.connection.change(State.OFFLINE)
-                return
-            except XmppError as e:
-                self.connection.last_error = str(e)
-                continue
-            self._went_online(resumed)
-            return
+        return why
 
     def _end_calls_in_flight(self, why: str) -> None:
         for waiting in self._in_flight:
@@ -310,9 +214,7 @@ class XmppClient:
         stream's send queue, in order with every other stanza.
         """
         message = ET.Element("{jabber:client}message", {"to": to, "type": kind, "id": self.stream.new_id()})
-        message.extend(payloads)
-        self.trace.record("out", message)
-        self.stream.send_text(message_text(message))
+        self._send_message(message, payloads)
 
     def send_chat(
         self, to: str, text: str, kind: str = "chat", thread: str | None = None, payloads: Iterable[ET.Element] = ()
@@ -349,14 +251,7 @@ class XmppClient:
         roster = self.stream.client_roster
         return {str(jid) for jid in roster if roster[jid]["pending_in"]}
 
-    # --- what services register -------------------------------------------------
-
-    def on_event(self, event: str, handler: Callable[[Any], Any]) -> None:
-        """Call ``handler(data)`` on each of the stream's ``event`` (``disconnected``, ``presence_unavailable``...)."""
-        self.stream.add_event_handler(event, handler)
-
-    def off_event(self, event: str, handler: Callable[[Any], Any]) -> None:
-        self.stream.del_event_handler(event, handler)
+    # --- what services register (on, off, serve, on_event: see :class:`.link.Link`) ----------
 
     def set_identity(self, category: str, kind: str, name: str = "xiotlab") -> None:
         """Who we are in service discovery: an identity of the XEP-0030 registry (``"client", "pc"``)."""
@@ -368,39 +263,6 @@ class XmppClient:
 
     def remove_features(self, features: Iterable[str]) -> None:
         self.discovery.remove(features)
-
-    def on(self, kind: str, tag: str, callback: Callable[[Any, ET.Element], Any]) -> None:
-        """Call ``callback(stanza, payload)`` for each ``kind`` stanza carrying ``tag`` (see :class:`Router`)."""
-        self.router.on(kind, tag, callback)
-
-    def off(self, kind: str, tag: str) -> None:
-        self.router.off(kind, tag)
-
-    def serve(
-        self, namespaces: Iterable[str], local: str, handler: Handler, types: tuple[str, ...] = ("get", "set")
-    ) -> None:
-        """Answer iqs carrying ``<local>`` in ``namespaces`` with ``await handler(sender, element)``.
-
-        See :meth:`.serving.Router.serve` for how errors are answered and the limits that hold.
-        """
-        self.router.serve(namespaces, local, handler, types)
-
-    # --- trace ------------------------------------------------------------
-
-    def _trace_out(self, stanza):
-        self.trace.record("out", stanza.xml)
-        return stanza
-
-    def _trace_in(self, stanza):
-        self.trace.record("in", stanza.xml)
-        return stanza
-
-
-def message_text(message: ET.Element) -> str:
-    attributes = "".join(f" {name}={quoteattr(value)}" for name, value in message.attrib.items())
-    # Payloads carry prefixed namespaces (ns0:resp): valid XML, and the trace shows them plainly.
-    body = "".join(ET.tostring(p, encoding="unicode") for p in message)
-    return f"<message{attributes}>{body}</message>"
 
 
 @atexit.register

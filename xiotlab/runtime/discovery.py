@@ -81,6 +81,16 @@ class Discovery:
             return None  # held back: sent again once the hash is known
         return stanza
 
+    async def hash_now(self) -> None:
+        """Compute our capabilities hash now, so that the next available presence leaves at once.
+
+        A participant coming online calls it before its first presence: when ``start()``
+        returns, its friends have been told it is here.
+        """
+        if self._caps_stale:
+            await self._stream.plugin["xep_0115"].update_caps(self._stream.boundjid, broadcast=False)
+            self._caps_stale = False
+
     async def _send_with_fresh_caps(self, presence: slixmpp.Presence) -> None:
         await self._stream.plugin["xep_0115"].update_caps(self._stream.boundjid, broadcast=False)
         if self._online():  # not after a goodbye: the stream would have nowhere to send it

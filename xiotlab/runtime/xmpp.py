@@ -51,7 +51,25 @@ class StanzaText(str):
     """A whole stanza as text: stream management counts it when it is sent."""
 
 
-class LabStream(slixmpp.ClientXMPP):
+class BaseStream(slixmpp.BaseXMPP):
+    """What the lab adds to each of its streams, a client's (:class:`LabStream`) or a component's."""
+
+    def send_text(self, text: str) -> None:
+        """Send a stanza serialized by us, in order with every other stanza."""
+        self.send_raw(text)
+
+    def send_loop(self) -> asyncio.Future | None:
+        """The task that sends queued stanzas, if one was started.
+
+        slixmpp leaves it waiting after a disconnect and cancels it only when the stream
+        is garbage collected, which asyncio reports as a task destroyed while pending:
+        a client's ``disconnect`` ends it instead (:meth:`.link.Link._stop_send_loop`); the next connect
+        starts a fresh one.
+        """
+        return self._run_out_filters
+
+
+class LabStream(BaseStream, slixmpp.ClientXMPP):
     """slixmpp's client with the lab's defaults: STARTTLS only, verified, nothing automatic."""
 
     def __init__(self, jid: str, password: str, endpoint: Endpoint) -> None:
@@ -103,12 +121,3 @@ class LabStream(slixmpp.ClientXMPP):
                     management.window_counter = management.window
                     management.request_ack()
         super().send_raw(data)
-
-    def send_loop(self) -> asyncio.Future | None:
-        """The task that sends queued stanzas, if one was started.
-
-        slixmpp leaves it waiting after a disconnect and cancels it only when the stream
-        is garbage collected, which asyncio reports as a task destroyed while pending:
-        :meth:`XmppClient.disconnect` ends it instead; the next connect starts a fresh one.
-        """
-        return self._run_out_filters

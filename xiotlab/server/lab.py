@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import LabAlreadyRunning, LabHomeNotWritable, LabNotRunning, PortInUse, ServerStartFailed
-from . import prosody
+from . import mosquitto, prosody
 from .accounts import AccountBook, Credentials, check_name, write_prosody_account
 from .certs import ensure_certificates
 
@@ -108,6 +108,10 @@ class LabServer:
     services:
         Run the lab's services (the thing registry at :attr:`registry`, provisioning at
         :attr:`provisioning`) beside the server.
+    mqtt:
+        Run a private MQTT broker (mosquitto, loopback only) beside the server, started and
+        stopped with it: :attr:`mqtt_url` is where MQTT clients and an
+        :class:`~xiotlab.bridges.MqttBridge` connect.
     """
 
     def __init__(
@@ -119,6 +123,7 @@ class LabServer:
         port: int | None = None,
         detach: bool = False,
         services: bool = True,
+        mqtt: bool = False,
     ) -> None:
         if detach and home is None:
             raise ValueError("A detached lab outlives this process and needs a `home` to keep its state in.")
@@ -131,6 +136,8 @@ class LabServer:
         self._requested_port = port
         self._detach = detach
         self.services = services
+        self.mqtt = mqtt  # whether this lab runs (and stops) an MQTT broker of its own
+        self._broker: mosquitto.Broker | None = None
         self._running_services: list[RunningServices] = []
         self._process: subprocess.Popen | None = None
         self._pid: int | None = None
@@ -163,6 +170,8 @@ class LabServer:
         lab._pid = state["pid"]
         lab.component_port = state.get("component_port")
         lab.services = bool(state.get("services", lab.component_port))
+        lab.mqtt = bool(state.get("mqtt"))
+        lab._broker = mosquitto.Broker.running(home)  # this lab's, or one `xiotlab mqtt start` runs here
         return lab
 
     # --- life cycle ---------------------------------------------------------
@@ -185,11 +194,55 @@ class LabServer:
             if not self._detach:
                 self._finalizer = weakref.finalize(self, _cleanup, process, home, self._ephemeral)
         try:
+            if self.mqtt:
+                self._broker = mosquitto.Broker(home, detach=self._detach).start()
             self._start_services()
         except BaseException:
             self.stop()
             raise
         return self
+
+    # --- the MQTT broker -------------------------------------------------------
+
+    def start_mqtt(self) -> str:
+        """Start the lab's MQTT broker (loopback, state in the lab home) unless one runs; its URL.
+
+        A persistent lab's broker outlives this process, as ``xiotlab mqtt start``'s does; an
+        ephemeral lab's dies with it. Either stops with the lab.
+        """
+        if self._live_broker() is None:
+            self._broker = mosquitto.Broker(self._need_home(), detach=self.persistent).start()
+        return self.mqtt_url
+
+    def _live_broker(self) -> mosquitto.Broker | None:
+        """The broker running in the lab home: ours, or one another process started there since."""
+        if self._broker is None or not self._broker.is_running:
+            self._broker = mosquitto.Broker.running(self.home) if self.home is not None else None
+        return self._broker
+
+    @property
+    def mqtt_port(self) -> int | None:
+        """The port of the lab's MQTT broker on loopback while it runs, else None."""
+        broker = self._live_broker()
+        return broker.port if broker is not None else None
+
+    @property
+    def mqtt_url(self) -> str:
+        """``mqtt://127.0.0.1:PORT``: the lab's MQTT broker. LabNotRunning, saying how to start one, if none runs."""
+        broker = self._live_broker()
+        if broker is None:
+            raise LabNotRunning(
+                f"{self!r} runs no MQTT broker: call `lab.start_mqtt()`, start the lab with "
+                "`LabServer(mqtt=True)`, or the persistent lab's with `xiotlab mqtt start`."
+            )
+        return broker.url
+
+    def mqtt_status(self) -> dict:
+        """Whether the lab's MQTT broker runs, where (``url``) and as which process."""
+        broker = self._live_broker()
+        if broker is None:
+            return {"running": False, "url": None, "pid": None}
+        return broker.status()
 
     # --- the lab's services -----------------------------------------------------
 
@@ -297,6 +350,10 @@ class LabServer:
         """Stop the server; an ephemeral lab's state is removed. Safe to call twice."""
         with self._lock:
             self._stop_services()
+            broker = self._live_broker()
+            if broker is not None:
+                broker.stop()  # the lab's broker, whoever started it, stops with the lab
+                self._broker = None
             if self._finalizer is not None:
                 self._finalizer()  # stops our process and removes an ephemeral home
                 self._finalizer = None
@@ -352,6 +409,7 @@ class LabServer:
             "home": str(self.home) if self.home else None,
             "accounts": self.accounts() if self.home else [],
             "services": self.services_status() if self.home else {},
+            "mqtt": self.mqtt_status(),
         }
 
     # --- accounts -----------------------------------------------------------
@@ -434,6 +492,7 @@ class LabServer:
             "pid": self._pid,
             "component_port": self.component_port,
             "services": self.services,
+            "mqtt": self.mqtt,
             "owner_pid": None if self._detach else os.getpid(),
             "started": time.time(),
         }

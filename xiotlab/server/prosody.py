@@ -8,33 +8,28 @@ A lab that belongs to a Python process must die with it, even when that
 process is killed: the server is started under ``setpriv --pdeathsig``, from
 a spawner thread that lives as long as such a server runs, because the kernel
 sends the parent-death signal when the *thread* that forked exits
-(:func:`release_spawner` ends the thread once none runs).
+(:func:`release_spawner` ends the thread once none runs). That machinery is
+:mod:`.process`, shared with the lab's MQTT broker (:mod:`.mosquitto`).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import errno
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PortInUse, ProsodyNotInstalled, ServerStartFailed
+from . import process as _process
+from .process import STOP_TIMEOUT as STOP_TIMEOUT
+from .process import check_port_free as check_port_free
+from .process import free_port as free_port
+from .process import release_spawner as release_spawner
+from .process import stop as stop
 
 INSTALL_HINT = "sudo apt-get install prosody"
 START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
-
-_spawner: concurrent.futures.ThreadPoolExecutor | None = None
-_spawner_lock = threading.Lock()
-_tied: list[subprocess.Popen] = []  # servers that get SIGTERM when the spawner thread exits
 
 
 class _InHome:
@@ -147,28 +142,6 @@ def render_config(
     )
 
 
-def free_port(host: str) -> int:
-    """A port on ``host`` that nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-def check_port_free(host: str, port: int) -> None:
-    """Raise PortInUse if ``host:port`` cannot be bound."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise PortInUse(
-                    f"Port {port} on {host} is taken by another program: choose another port, "
-                    "or leave `port` unset to let the lab pick a free one."
-                ) from None
-            raise
-
-
 def launch(files: ServerFiles, *, tied_to_this_process: bool) -> subprocess.Popen:
     """Start Prosody in the foreground with the written config, its output going to its log.
 
@@ -176,52 +149,13 @@ def launch(files: ServerFiles, *, tied_to_this_process: bool) -> subprocess.Pope
     however it ends. Otherwise it runs in a session of its own and outlives us.
     """
     command = [find_prosody(), "--config", str(files.config), "-F"]
-    if tied_to_this_process:
-        command = ["setpriv", "--pdeathsig", "TERM", "--", *command]
-    global _spawner
-    with open(files.log, "ab") as log, _spawner_lock:
-        if _spawner is None:
-            _spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="xiotlab-spawner")
-        process = _spawner.submit(
-            subprocess.Popen,
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=files.home,
-            start_new_session=not tied_to_this_process,
-        ).result()
-        if tied_to_this_process:
-            _tied.append(process)
-        return process
-
-
-def release_spawner() -> bool:
-    """End the spawner thread unless a server tied to it still runs; True if no spawner thread is left.
-
-    The next :func:`launch` starts another. A tied server would get SIGTERM when
-    the thread ends, so while one runs the thread stays.
-    """
-    global _spawner
-    with _spawner_lock:
-        _tied[:] = [process for process in _tied if process.poll() is None]
-        if _spawner is not None and not _tied:
-            _spawner.shutdown(wait=True)
-            _spawner = None
-        return _spawner is None
+    return _process.spawn(command, log=files.log, cwd=files.home, tied_to_this_process=tied_to_this_process)
 
 
 def wait_until_listening(process: subprocess.Popen, files: ServerFiles, host: str, port: int) -> None:
     """Return once ``host:port`` accepts connections; raise with the log's tail if it never does."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.01)
+    if _process.listening(process, host, port, START_TIMEOUT):
+        return
     tail = log_tail(files)
     stop(process)
     if "Failed to open server port" in tail or "Address already in use" in tail:
@@ -233,46 +167,14 @@ def wait_until_listening(process: subprocess.Popen, files: ServerFiles, host: st
 
 
 def log_tail(files: ServerFiles, lines: int = 15) -> str:
-    try:
-        return "\n".join(files.log.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log written)"
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL if Prosody has not exited within STOP_TIMEOUT."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return _process.tail(files.log, lines)
 
 
 def stop_pid(pid: int) -> None:
     """Stop a Prosody this process did not start (a detached lab), waiting until it is gone."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if not pid_is_prosody(pid):
-            return
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    _process.stop_pid(pid, pid_is_prosody)
 
 
 def pid_is_prosody(pid: int, config: Path | None = None) -> bool:
     """Whether ``pid`` is a live Prosody (run with ``config``, if given), not a reused pid."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    if state == "Z":
-        return False
-    text = b" ".join(cmdline)
-    return b"prosody" in text and (config is None or str(config).encode() in text)
+    return _process.pid_runs(pid, "prosody", config)

@@ -25,6 +25,8 @@ The devices, one module each, from the simplest:
 - :class:`DoorSensor` (``door``): events at random times, reported only on change.
 - :class:`EnergyMeter` (``energy_meter``): a counter, a peak, and a control that resets it.
 - :class:`Thermostat` (``thermostat``): a control loop over a simulated room.
+- :class:`WeatherStation`, :class:`SmartPlug`, :class:`SoilProbe` (``mqtt_devices``): foreign
+  devices that publish JSON or text to an MQTT broker, not XMPP, for the MQTT bridge to show.
 
 Each module keeps its simulation in a plain class with a ``step(seconds)``
 method (:class:`~.thermometer.DailyCycle`, :class:`~.door.Door`, ...), which
@@ -42,8 +44,11 @@ claim). ``simulated`` shows a device of your own in ten lines.
 from .door import DoorSensor
 from .energy_meter import EnergyMeter
 from .lamp import Lamp
+from .mqtt_devices import MqttDevice, SmartPlug, SoilProbe, WeatherStation
 from .simulated import Simulated
 from .thermometer import Thermometer
 from .thermostat import Mode, Thermostat
 
 __all__ = ["DoorSensor", "EnergyMeter", "Lamp", "Mode", "Simulated", "Thermometer", "Thermostat"]
+# Foreign devices that speak MQTT, not XMPP: what the MQTT bridge shows (xiotlab.bridges.MqttBridge).
+__all__ += ["MqttDevice", "SmartPlug", "SoilProbe", "WeatherStation"]

@@ -42,7 +42,8 @@ import ipywidgets
 from ...errors import ParameterError, XiotlabError
 from ...protocol import parameters
 from ...protocol.parameters import ControlForm, ControlParameter, ParameterType
-from ...protocol.values import LOCAL
+from ...protocol.values import LOCAL, NodeRef
+from ...roles.readout import as_node, node_label
 from .live import DEFAULT_RATE, Redraws, error_area, guarded, submit
 
 if TYPE_CHECKING:
@@ -131,9 +132,10 @@ class ControlPanel(ipywidgets.VBox):
     """A thing's controls as widgets: change a value and it is set; the thing's answer shows beside it.
 
     ``owner`` controls thing ``jid`` (a friend; a bare name means one on the
-    owner's domain). ``form`` is the :class:`~xiotlab.protocol.parameters.ControlForm`
-    to build from; without it the panel reads it with ``owner.control_form(jid)``,
-    blocking. ``rate``: the most redraws a second.
+    owner's domain). ``node``: of a concentrator, the node to control (a node id or a
+    :class:`~xiotlab.protocol.values.NodeRef`; None, the concentrator's own). ``form`` is the
+    :class:`~xiotlab.protocol.parameters.ControlForm` to build from; without it the panel
+    reads it with ``owner.control_form(jid, node=node)``, blocking. ``rate``: the most redraws a second.
 
     A value the thing refuses shows its reason next to the parameter, and the
     input goes back to the last value the thing accepted. Other failures
@@ -147,11 +149,20 @@ class ControlPanel(ipywidgets.VBox):
     >>> panel.rows["brightness"].input.value = 30.0    # what moving the slider does
     """
 
-    def __init__(self, owner: Owner, jid: str, *, form: ControlForm | None = None, rate: float = DEFAULT_RATE) -> None:
+    def __init__(
+        self,
+        owner: Owner,
+        jid: str,
+        *,
+        node: NodeRef | str | None = None,
+        form: ControlForm | None = None,
+        rate: float = DEFAULT_RATE,
+    ) -> None:
+        node = None if node is None else as_node(node)
         # Read before the widget exists: a refusal then leaves nothing half made.
-        form = owner.control_form(jid) if form is None else form
+        form = owner.control_form(jid, node=node) if form is None else form
         super().__init__()
-        self.owner, self.jid = owner, owner.resolve(jid)
+        self.owner, self.jid, self.node = owner, owner.resolve(jid), node
         self.errors = error_area()
         self._lock = threading.RLock()  # re-entered by the observers our own draws trigger
         self._quiet = _Quiet()
@@ -234,10 +245,9 @@ class ControlPanel(ipywidgets.VBox):
             sending = sum(row.pending for row in self._rows.values())
             message = self._message
         state = "closed" if self._redraws.closed else f"{sending} sending" if sending else "idle"
+        whose = f"{self.jid} node {node_label(self.node)}" if self.node else self.jid
         return (
-            f"<ControlPanel {self.jid} ({state}): {values or 'no parameters'}"
-            + (f"; {message}" if message else "")
-            + ">"
+            f"<ControlPanel {whose} ({state}): {values or 'no parameters'}" + (f"; {message}" if message else "") + ">"
         )
 
     # --- a person changed an input (any thread) ------------------------------
@@ -273,7 +283,10 @@ class ControlPanel(ipywidgets.VBox):
     async def _asend(self, row: ParameterRow, number: int, value: Any) -> None:
         """Set one parameter on the thing and record its answer."""
         try:
-            await self.owner.aset(self.jid, {row.name: value})
+            if self.node is None:  # a thing's panel calls as it always did
+                await self.owner.aset(self.jid, {row.name: value})
+            else:
+                await self.owner.aset(self.jid, {row.name: value}, node=self.node)
         except BaseException as error:
             self._answered(row, number, value, error)
             if not isinstance(error, XiotlabError):
@@ -307,7 +320,10 @@ class ControlPanel(ipywidgets.VBox):
 
     async def _areload(self) -> ControlForm | None:
         try:
-            form = await self.owner.acontrol_form(self.jid)
+            if self.node is None:
+                form = await self.owner.acontrol_form(self.jid)
+            else:
+                form = await self.owner.acontrol_form(self.jid, node=self.node)
         except XiotlabError as error:
             with self._lock:
                 self._message = f"{FAILED} refresh: {error}"
@@ -341,11 +357,13 @@ class ControlPanel(ipywidgets.VBox):
         old = list(self._rows.values())
         self._rows = {p.name: self._row(p) for p in self._form.parameters}
         self._table.children = [row.box for row in self._rows.values()] or [
-            ipywidgets.Label("This thing declares no control parameters.")
+            ipywidgets.Label(f"This {'node' if self.node else 'thing'} declares no control parameters.")
         ]
         for row in old:
             row.close()
         self._title.value = self._form.title or self.jid
+        if self.node is not None:
+            self._title.value += f" · node {node_label(self.node)}"
         self._rebuild = False
 
     def _row(self, parameter: ControlParameter) -> ParameterRow:

@@ -24,7 +24,8 @@ import ipywidgets
 import numpy as np
 import plotly.graph_objects as go
 
-from ...protocol.values import Field
+from ...protocol.values import Field, NodeRef
+from ...roles.readout import as_node, node_label
 from ...roles.stream import Stream
 from .live import DEFAULT_RATE, Redraws, error_area, guarded
 
@@ -119,6 +120,9 @@ class LivePlot(ipywidgets.VBox):
         The most values kept per field; older ones go even inside a time window.
     rate:
         The most redraws per second.
+    node:
+        Of a concentrator's stream, the node whose values to draw (a node id or a
+        :class:`~xiotlab.protocol.values.NodeRef`); None draws every value of the stream.
 
     >>> plot = LivePlot(alice.subscribe("thermometer", "temperature"), window="2min")   # doctest: +SKIP
     >>> plot                    # the widget; it redraws by itself
@@ -134,7 +138,9 @@ class LivePlot(ipywidgets.VBox):
         max_points: int = DEFAULT_MAX_POINTS,
         rate: float = DEFAULT_RATE,
         title: str | None = None,
+        node: NodeRef | str | None = None,
     ) -> None:
+        self.node = None if node is None else as_node(node)
         self.seconds, points = parse_window(window)
         if max_points < 2:
             raise ValueError(f"max_points={max_points}: keep at least 2 points per field")
@@ -179,6 +185,8 @@ class LivePlot(ipywidgets.VBox):
             self._break_lines()  # an empty batch: the stream ended, or a gap opened or closed
         by_name: dict[str, list[Field]] = {}
         for field in batch:
+            if self.node is not None and not self.node.names(field.node):
+                continue
             if self.fields is None or field.name in self.fields:
                 by_name.setdefault(field.name, []).append(field)
         with self._series_lock:
@@ -263,7 +271,8 @@ class LivePlot(ipywidgets.VBox):
             points = sum(len(s) for s in self.series.values())
         state = f"ended ({self.stream.end_reason})" if self.stream.ended else "live"
         window = f"{self.seconds:g} s" if self.seconds else f"{self.max_points} points"
-        return f"{self.stream.thing}: {points} points kept (window {window}), {state}"
+        whose = f"{self.stream.thing} node {node_label(self.node)}" if self.node else self.stream.thing
+        return f"{whose}: {points} points kept (window {window}), {state}"
 
     # --- control ---------------------------------------------------------------
 
