@@ -21,6 +21,7 @@ import pytest
 from tests.waiting import eventually
 from xiotlab import Owner
 from xiotlab.bridges import MqttBridge
+from xiotlab.bridges.mqtt import MAX_FIELDS_PER_NODE
 from xiotlab.errors import AuthenticationFailed, CannotConnect, StanzaError
 from xiotlab.runtime import network
 from xiotlab.server import process
@@ -179,6 +180,31 @@ def test_an_owners_set_is_published_and_reaches_mosquitto_sub(bridged, owner, br
     )
     assert later.stdout.strip() == "kept"
     pub(broker, topic, "", "-r")  # clear the retained message
+
+
+def test_a_declared_topic_takes_a_set_before_any_message_reached_it(bridged, owner, broker, prefix):
+    bridge = bridged()
+    topic = f"{prefix}/valve/set"
+    with pytest.raises(StanzaError):
+        owner.set(bridge.jid, {"value": "open"}, node=topic)  # nobody published there: no node yet
+    node = bridge.topic(topic)
+    assert node.id == topic and bridge.topic(topic) is node
+    listener = Listener(broker, topic)
+    try:
+        owner.set(bridge.jid, {"value": "open"}, node=topic)
+        assert eventually(lambda: "open" in listener.lines), listener.lines
+    finally:
+        listener.close()
+
+
+def test_a_topic_keeps_a_bounded_number_of_fields(bridged, prefix):
+    bridge = bridged()
+    topic = f"{prefix}/by-time"
+    for n in range(MAX_FIELDS_PER_NODE + 50):  # a device keying its JSON by time: a new name each message
+        network.do(bridge._on_message, topic, json.dumps({f"t{n}": n}).encode())
+    node = bridge.find(topic)
+    assert node is not None and len(node.sensors) == MAX_FIELDS_PER_NODE
+    assert bridge.stats["fields_dropped"] >= 50
 
 
 def test_the_bridge_comes_back_after_a_broker_restart(lab, owner, online, name, tmp_path):

@@ -7,11 +7,13 @@ and event is validated against Concentrator.xsd (repaired in memory, see
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from xiotlab import Concentrator
+from xiotlab import Concentrator, Owner
+from xiotlab.errors import StanzaError
 from xiotlab.protocol import concentrator as c
 from xiotlab.protocol import sensordata
 from xiotlab.protocol.namespaces import CONCENTRATOR, CONTROL, EVENTS, SENSOR_DATA
@@ -182,3 +184,48 @@ def test_only_friends_may_browse(gateway, raw):
         f"{gw.jid}/{gw.full_jid.split('/', 1)[1]}", f"<getCapabilities xmlns='{CONCENTRATOR}'/>", "get"
     )
     assert condition(answer) in ("forbidden", "service-unavailable")
+
+
+def test_a_subscription_to_several_nodes_compares_each_nodes_values_with_its_own(gateway):
+    gw, peer = gateway
+    a, b = gw.node("a"), gw.node("b")
+    nodes = "<nd id='a'/><nd id='b'/>"
+    ok(ask(peer, gw, f"<subscribe xmlns='{EVENTS}' id='s2'><f n='level'/>{nodes}</subscribe>"))
+    for node, value in ((a, 5), (b, 5), (a, 6), (b, 6)):
+        node.report(level=value)
+
+    def seen():
+        found = [m for m in peer.messages if m.tag.endswith("}resp") and m.get("id") == "s2"]
+        return sorted((f.node.id, f.value) for m in found for f in sensordata.parse_response(m).fields)
+
+    assert eventually(lambda: seen() == [("a", 5), ("a", 6), ("b", 5), ("b", 6)]), seen()
+
+
+def test_data_source_subscriptions_name_real_sources_and_expire(gateway):
+    gw, peer = gateway
+    unknown = ask(peer, gw, f"<subscribe xmlns='{CONCENTRATOR}' src='nowhere' ttl='60'/>", "set")
+    assert condition(unknown) == "item-not-found"
+    assert ok(ask(peer, gw, f"<subscribe xmlns='{CONCENTRATOR}' src='nodes' ttl='1'/>", "set")) is None
+    gw.node("porch")
+    assert eventually(lambda: any(m.tag.endswith("}nodeAdded") for m in peer.messages))
+    time.sleep(1.2)  # past the ttl
+    heard = len(peer.messages)
+    gw.node("attic")
+    time.sleep(0.5)
+    assert not any(m.tag.endswith("}nodeAdded") for m in peer.messages[heard:]), "an expired subscription hears nothing"
+
+
+def test_a_tree_too_big_for_one_answer_is_refused_and_walked_a_level_at_a_time(lab, online, name):
+    alice = online(Owner, name("alice"))
+    gw = Concentrator(name("big"), lab=lab, owner=alice.jid, timeout=5)
+    for room in range(3):
+        gw.node(f"room{room}")
+        for n in range(200):
+            gw.node(f"room{room}/lamp{n}", parent=f"room{room}")
+    online(gw)
+    alice.befriend(gw.jid)
+    with pytest.raises(StanzaError) as refused:
+        alice.send_iq(gw.full_jid, f"<getAllNodes xmlns='{CONCENTRATOR}' src=''/>")
+    assert refused.value.condition == "resource-constraint"
+    tree = alice.nodes(gw.jid)
+    assert len(tree) == 603 and {info.parent_id for info in tree} == {None, "room0", "room1", "room2"}

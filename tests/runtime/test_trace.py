@@ -51,3 +51,11 @@ def test_namespaces_name_the_protocols_a_stanza_speaks_not_the_stanza_namespace(
     auth = ET.fromstring("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGE=</auth>")
     assert TraceEntry("in", message).namespaces == ("urn:nfi:iot:events:1.0",)
     assert TraceEntry("out", auth).namespaces == ("urn:ietf:params:xml:ns:xmpp-sasl",)
+
+
+def test_a_trace_is_indexed_like_a_list_newest_last():
+    trace = Trace()
+    for n in range(5):
+        trace.record("out", ET.Element("message", id=str(n)))
+    assert trace[-1].xml == trace.entries[-1].xml and 'id="4"' in trace[-1].xml
+    assert [e.xml for e in trace[-2:]] == [e.xml for e in list(trace)[-2:]]

@@ -66,6 +66,8 @@ MAX_QUEUED = 10_000
 """Messages received and not yet bridged; past that the client drops them (a flood faster than the bridge)."""
 _DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883, "tls": 8883}
 _LOG_DROPS_EVERY = 1000
+MAX_FIELDS_PER_NODE = 256
+"""Most fields one topic's node keeps; new names past it are counted in ``stats["fields_dropped"]``."""
 
 
 class MqttBridge(Concentrator):
@@ -167,6 +169,20 @@ class MqttBridge(Concentrator):
         (messages that could not be reported), and ``nodes`` now."""
         return {**self._stats, "nodes": len(self._tree)}
 
+    def topic(self, topic: str) -> Node:
+        """The node of ``topic``, made now if no message has reached it yet (from any thread).
+
+        A device's command topic (``home/living/plug/set``) carries nothing until someone
+        publishes there: declaring it gives owners a node whose ``value`` control publishes to it.
+        """
+        node = network.do(self._leaves.get, topic) or network.do(self._place, topic)
+        if node is None:
+            raise ValueError(
+                f"{self.jid} cannot make a node for topic {topic[:200]!r}: an empty or overlong topic, "
+                f"or past max_nodes={self._tree.max_nodes}."
+            )
+        return node
+
     def topic_of(self, node: Node | str) -> str:
         """The topic a node (or node id) publishes to; KeyError if no message reached it yet."""
         node_id = node.id if isinstance(node, Node) else node
@@ -245,7 +261,11 @@ class MqttBridge(Concentrator):
                         first.set_result(None)
                     delay = RECONNECT_DELAYS[0]
                     async for message in client.messages:
-                        self._on_message(message.topic.value, message.payload)
+                        try:
+                            self._on_message(message.topic.value, message.payload)
+                        except Exception:  # one message must never end the bridge: counted, logged, next
+                            self._stats["errors"] += 1
+                            log.exception("%s: bridging a message of %r failed", self.jid, message.topic.value[:200])
             except aiomqtt.MqttError as e:
                 self._mqtt = None
                 if not first.done():
@@ -272,7 +292,7 @@ class MqttBridge(Concentrator):
         self._stats["fields_dropped"] += typed.dropped
         if typed.fields:
             try:
-                _report(node, typed.fields)
+                self._stats["fields_dropped"] += _report(node, typed.fields)
             except (TypeError, ValueError) as e:  # not expected: payloads gives only what fields take
                 self._stats["errors"] += 1
                 log.warning("%s: could not report %s from topic %r: %s", self.jid, typed.kind, topic, e)
@@ -347,7 +367,13 @@ class MqttBridge(Concentrator):
     # --- nodes removed ----------------------------------------------------------------------
 
     def remove_node(self, node: Node | str, source: str | None = None) -> None:
-        """Take a node and the nodes below it away; a later message of their topics makes them again."""
+        """Take a node and the nodes below it away; a later message of their topics makes them again.
+
+        From any thread: the change is made on the network loop, between two messages.
+        """
+        network.do(self._remove_node, node, source)
+
+    def _remove_node(self, node: Node | str, source: str | None) -> None:
         target = node if isinstance(node, Node) else self.find(node, source=source or self.source)
         if target is None:
             raise KeyError(f"{self.jid} has no node {node!r} in source {source or self.source!r}.")
@@ -379,15 +405,24 @@ def _leaf_id(topic: str) -> str:
     return node_path(topic)[-1].id
 
 
-def _report(node: Node, fields: Mapping[str, Value]) -> None:
-    """Report typed fields on ``node``, declaring a unit that a quantity brings or changes."""
+def _report(node: Node, fields: Mapping[str, Value]) -> int:
+    """Report typed fields on ``node``, declaring a unit that a quantity brings or changes.
+
+    A node keeps at most :data:`MAX_FIELDS_PER_NODE` fields: a device that keys its JSON by
+    time or id would otherwise grow one without end. Returns how many new names were dropped.
+    """
     sensors = node.sensor_data
     values = {}
+    dropped = 0
     for name, typed in fields.items():
+        if name not in sensors and len(sensors) >= MAX_FIELDS_PER_NODE:
+            dropped += 1
+            continue
         if typed.unit is not None and (name not in sensors or sensors.get(name).unit != typed.unit):
             node.sensor(name, unit=typed.unit)
         values[name] = typed.value
     node.report(values)  # a mapping: a payload's "timestamp" key is a field like any other
+    return dropped
 
 
 def _parse_broker(broker: str) -> tuple[str, int, bool, str | None, str | None]:

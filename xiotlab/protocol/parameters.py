@@ -299,7 +299,8 @@ class ControlForm:
 
     def __repr__(self) -> str:
         lines = "".join(f"\n  {summary(p)}" for p in self.parameters)
-        return f"<ControlForm {self.title!r}: {len(self.parameters)} parameters{lines}>"
+        count = len(self.parameters)
+        return f"<ControlForm {self.title!r}: {count} parameter{'' if count == 1 else 's'}{lines}>"
 
 
 def summary(p: ControlParameter) -> str:

@@ -210,11 +210,17 @@ class NodeBrowser(Service[XmppClient]):
         if "getAllDataSources" in capabilities:
             sources = c.parse_data_sources(await ask(c.GetAllDataSources(namespace=ns)))
         names = [source.id for source in sources] or [""]  # "": a concentrator without data sources
+        walkable = "getRootNodes" in capabilities and "getChildNodes" in capabilities
         if "getAllNodes" in capabilities:
-            found: list[c.NodeInfo] = []
-            for name in names:
-                found += c.parse_node_infos(await ask(c.GetAllNodes(source=name, namespace=ns)))
-        elif "getRootNodes" in capabilities and "getChildNodes" in capabilities:
+            try:
+                found: list[c.NodeInfo] = []
+                for name in names:
+                    found += c.parse_node_infos(await ask(c.GetAllNodes(source=name, namespace=ns)))
+            except StanzaError as error:
+                if error.condition != "resource-constraint" or not walkable:
+                    raise
+                found = await _walk(ask, names, ns)  # too many for one answer: a level at a time
+        elif walkable:
             found = await _walk(ask, names, ns)
         else:
             raise ProtocolError(

@@ -19,6 +19,7 @@ from slixmpp import JID, Presence
 from ..errors import StanzaError
 from ..protocol import concentrator as c
 from ..runtime import XmppClient, network
+from ..runtime.connection import State
 from .access import Access
 from .nodes import Node, NodeDirectory
 from .service import Service
@@ -32,6 +33,14 @@ OPERATIONS = (
 
 MAX_SUBSCRIPTIONS = 256
 """Most data-source subscriptions held at once, over every subscriber."""
+
+MAX_SUBSCRIPTIONS_PER_FRIEND = 16
+"""Most data-source subscriptions one friend (bare JID) holds, over all its resources."""
+
+MAX_LISTED = 500
+"""Most node infos in one answer: Prosody closes the stream of a client sending a stanza over 256 kB,
+and a node info takes up to a few hundred bytes. A longer list is refused ``resource-constraint``;
+an owner then walks the tree a level at a time (:mod:`.browsing` does)."""
 
 MAX_TTL = 24 * 3600
 """Longest a subscription lasts before it must be renewed, in seconds (a longer ``ttl`` is cut to it)."""
@@ -77,6 +86,7 @@ class ConcentratorService(Service[XmppClient]):
             kind = ("set",) if name in ("executeNodeCommand", "subscribe", "unsubscribe") else ("get",)
             self.serve(c.NAMESPACES, name, self._answer, types=kind)
         self.on_event("presence_unavailable", self._subscriber_left)
+        self.on_state(self._forget_watches)
 
     async def _answer(self, sender: JID, element: ET.Element):
         self.access.check_reader(sender)
@@ -131,6 +141,13 @@ class ConcentratorService(Service[XmppClient]):
         return node_info(node, self.directory)
 
     def _infos(self, nodes: list[Node], ns: str) -> ET.Element:
+        if len(nodes) > MAX_LISTED:
+            raise StanzaError(
+                f"{len(nodes)} nodes are too many for one answer (at most {MAX_LISTED}): ask for the root "
+                "nodes, then each node's children.",
+                condition="resource-constraint",
+                kind="wait",
+            )
         return c.build_node_infos([self._info(node) for node in nodes], ns=ns)
 
     def _need(self, ref) -> Node:
@@ -146,11 +163,16 @@ class ConcentratorService(Service[XmppClient]):
     # --- data-source subscriptions -----------------------------------------------------
 
     def _subscribe(self, sender: JID, request: c.Subscribe) -> None:
+        if request.source:
+            self._need_source(request.source)
+        self._expire()
         key = (sender.full, request.source)
         watch = self.watches.get(key)
-        if watch is None and len(self.watches) >= MAX_SUBSCRIPTIONS:
+        friend = sum(1 for subscriber, _ in self.watches if JID(subscriber).bare == sender.bare)
+        if watch is None and (len(self.watches) >= MAX_SUBSCRIPTIONS or friend >= MAX_SUBSCRIPTIONS_PER_FRIEND):
             raise StanzaError(
-                f"{self.client.jid.bare} holds {MAX_SUBSCRIPTIONS} subscriptions already; try again later.",
+                f"{self.client.jid.bare} holds as many data-source subscriptions as it takes "
+                f"({MAX_SUBSCRIPTIONS_PER_FRIEND} a friend, {MAX_SUBSCRIPTIONS} in all); unsubscribe some first.",
                 condition="resource-constraint",
                 kind="wait",
             )
@@ -167,6 +189,15 @@ class ConcentratorService(Service[XmppClient]):
         if not watch.events:
             del self.watches[key]
 
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for key in [key for key, watch in self.watches.items() if watch.until < now]:
+            del self.watches[key]
+
+    def _forget_watches(self, _connection, state: State) -> None:
+        if state is State.OFFLINE:
+            self.watches.clear()  # a concentrator that went away keeps no subscriptions, as its sensors do not
+
     def _subscriber_left(self, presence: Presence) -> None:
         gone = presence["from"].full
         for key in [key for key in self.watches if key[0] == gone]:
@@ -179,9 +210,9 @@ class ConcentratorService(Service[XmppClient]):
     def added(self, node: Node) -> None:
         network.call_soon(self._tell, node, c.NodeAdded(self._info(node)))
 
-    def updated(self, node: Node) -> None:
-        network.call_soon(self._tell, node, c.NodeUpdated(self._info(node)))
-        network.call_soon(self._tell, node, c.NodeStatusChanged(node.ref, node.state))
+    def updated(self, node: Node, status: bool = False) -> None:
+        event = c.NodeStatusChanged(node.ref, node.state) if status else c.NodeUpdated(self._info(node))
+        network.call_soon(self._tell, node, event)
 
     def removed(self, node: Node) -> None:
         network.call_soon(self._tell, node, c.NodeRemoved(node.ref))
@@ -190,9 +221,7 @@ class ConcentratorService(Service[XmppClient]):
         """Send ``event`` to every live subscription of ``node``'s source that asked for its kind."""
         if not self.client.online:
             return
-        now = time.monotonic()
+        self._expire()
         for (subscriber, source), watch in list(self.watches.items()):
-            if watch.until < now:
-                del self.watches[(subscriber, source)]
-            elif source in ("", node.source) and event.FLAG & watch.events:
+            if source in ("", node.source) and event.FLAG & watch.events:
                 self.client.send_message(subscriber, [c.build_event(event)])

@@ -105,6 +105,7 @@ class Concentrator(Thing):
         with self._lock:
             gone = self._directory.discard(target)
         for each in gone:
+            each.timer_set.stop()  # and never started again: it is no longer among the nodes that go online
             each.timer_set.clear()
             self._concentrating.removed(each)
 
@@ -130,8 +131,8 @@ class Concentrator(Thing):
     def push(self, fields: list[Field]) -> None:
         self._sensing.report(fields)
 
-    def node_changed(self, node: Node) -> None:
-        self._concentrating.updated(node)
+    def node_changed(self, node: Node, status: bool = False) -> None:
+        self._concentrating.updated(node, status)
 
     # --- timers of the nodes run while online -------------------------------------------
 

@@ -38,8 +38,8 @@ class NodeHost(Protocol):
     def remove_node(self, node: Node) -> None:
         """Take ``node`` (and its descendants) away."""
 
-    def node_changed(self, node: Node) -> None:
-        """``node``'s description changed (display name, state): tell whoever watches."""
+    def node_changed(self, node: Node, status: bool = False) -> None:
+        """``node``'s description changed (``status``: its state did): tell whoever watches."""
 
 
 class Node(Device):
@@ -84,8 +84,9 @@ class Node(Device):
 
     @display_name.setter
     def display_name(self, name: str) -> None:
-        self._display_name = name
-        self._host.node_changed(self)
+        if name != self._display_name:
+            self._display_name = name
+            self._host.node_changed(self)
 
     @property
     def state(self) -> NodeState:
@@ -94,8 +95,10 @@ class Node(Device):
 
     @state.setter
     def state(self, state: NodeState | str) -> None:
-        self._state = NodeState(state)
-        self._host.node_changed(self)
+        new = NodeState(state)
+        if new is not self._state:
+            self._state = new
+            self._host.node_changed(self, status=True)
 
     @property
     def sensor_data(self) -> Sensors:
@@ -150,10 +153,12 @@ class NodeDirectory:
         if ref.source is not None:
             node = self._nodes.get((ref.source, ref.id))
             return node if node is not None and ref.names(node.ref) else None
-        return next((node for node in self._nodes.values() if ref.names(node.ref)), None)
+        return next((node for node in list(self._nodes.values()) if ref.names(node.ref)), None)
 
     def discard(self, node: Node) -> list[Node]:
         """Take ``node`` and its descendants out; the nodes taken, deepest first."""
+        if self._nodes.get((node.source, node.id)) is not node:
+            return []  # removed already (perhaps replaced by a new node of the same id): nothing to take
         gone = [*self.descendants(node), node]
         for each in gone:
             self._nodes.pop((each.source, each.id), None)
@@ -165,8 +170,8 @@ class NodeDirectory:
         """The nodes directly below ``node`` (None: the roots, of ``source`` or of every source)."""
         if node is None:
             sources = self.sources() if source is None else [source]
-            return [n for each in sources for n in self._below.get((each, None), {}).values()]
-        return list(self._below.get((node.source, node.id), {}).values())
+            return [n for each in sources for n in list(self._below.get((each, None), {}).values())]
+        return list(self._below.get((node.source, node.id), {}).copy().values())
 
     def descendants(self, node: Node) -> list[Node]:
         """Every node below ``node``, deepest first."""
@@ -186,10 +191,10 @@ class NodeDirectory:
 
     def sources(self) -> list[str]:
         """The data sources that have nodes, in the order their first node came."""
-        return list(dict.fromkeys(source for source, _ in self._nodes))
+        return list(dict.fromkeys(source for source, _ in list(self._nodes)))
 
     def __iter__(self) -> Iterator[Node]:
-        return iter(list(self._nodes.values()))
+        return iter(list(self._nodes.values()))  # a snapshot: nodes come and go from any thread
 
     def __len__(self) -> int:
         return len(self._nodes)

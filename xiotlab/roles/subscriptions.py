@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 
 from ..errors import StanzaError
 from ..protocol import events, sensordata
-from ..protocol.values import Duration, Field, ReadoutError, ValueType
+from ..protocol.values import Duration, Field, NodeRef, ReadoutError, ValueType
 from ..runtime import network
 
 log = logging.getLogger("xiotlab")
@@ -97,7 +97,8 @@ class Active:
     share: Share
     min_seconds: float = 0.0
     max_seconds: float | None = None
-    reference: dict[str, object] = dataclasses.field(default_factory=dict)
+    # The last value sent, by (node, field name): one subscription may watch a field of many nodes.
+    reference: dict[tuple[NodeRef | None, str], object] = dataclasses.field(default_factory=dict)
     pending: list[Field] = dataclasses.field(default_factory=list)
     dropped: int = 0
     last_sent: float = 0.0
@@ -105,16 +106,16 @@ class Active:
     poll: asyncio.TimerHandle | None = None
 
     def __post_init__(self) -> None:
-        for trigger in self.spec.fields:
-            if trigger.current is not None:
-                self.reference[trigger.name] = trigger.current
+        # What the subscriber says it has seen, for any node, until a node's own value is sent.
+        self.seen = {t.name: t.current for t in self.spec.fields if t.current is not None}
         self.triggers = {t.name: t for t in self.spec.fields}
 
     def fires(self, field: Field) -> bool:
         """Whether ``field`` fires this subscription; remembers it as the new reference if so."""
         if not self.request.includes(field):
             return False
-        old = self.reference.get(field.name)
+        key = (field.node, field.name)
+        old = self.reference.get(key, self.seen.get(field.name))
         trigger = self.triggers.get(field.name)
         if old is None:
             fired = True
@@ -124,7 +125,7 @@ class Active:
         else:
             fired = field.value != old
         if fired:
-            self.reference[field.name] = field.value
+            self.reference[key] = field.value
         return fired
 
 
@@ -324,5 +325,5 @@ class SubscriptionEngine:
             log.exception("polling for subscription %s failed", active.spec.id)
             return
         for field in fields:
-            active.reference[field.name] = field.value
+            active.reference[(field.node, field.name)] = field.value
         self._emit(active, fields, errors)

@@ -85,6 +85,11 @@ class Trace(Observable):
     def __iter__(self):
         return iter(list(self.entries))
 
+    def __getitem__(self, index):
+        """``trace[-1]`` is the newest entry; ``trace[-5:]`` the last five, as a list."""
+        entries = list(self.entries)
+        return entries[index]
+
     def __len__(self) -> int:
         return len(self.entries)
 
