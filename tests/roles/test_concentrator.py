@@ -13,14 +13,14 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from xiotlab import Concentrator, Owner
-from xiotlab.errors import StanzaError
+from xiotlab.errors import Forbidden, StanzaError
 from xiotlab.protocol import concentrator as c
 from xiotlab.protocol import sensordata
 from xiotlab.protocol.namespaces import CONCENTRATOR, CONTROL, EVENTS, SENSOR_DATA
 from xiotlab.protocol.values import NodeRef
 
 from ..protocol.schema import assert_valid, concentrator_schema, schema
-from ..waiting import eventually
+from ..waiting import eventually, in_background
 from .raw_peer import condition, ok
 
 NF = "urn:nf:iot:concentrator:1.0"
@@ -229,3 +229,30 @@ def test_a_tree_too_big_for_one_answer_is_refused_and_walked_a_level_at_a_time(l
     assert refused.value.condition == "resource-constraint"
     tree = alice.nodes(gw.jid)
     assert len(tree) == 603 and {info.parent_id for info in tree} == {None, "room0", "room1", "room2"}
+
+
+def test_a_nodes_commands_are_listed_and_run_for_controllers_only(lab, online, name, xsd):
+    alice, bob = online(Owner, name("alice")), online(Owner, name("bob"))
+    gw = Concentrator(name("meter"), lab=lab, owner=alice.jid, timeout=5)
+    meter = gw.node("meter")
+    resets = []
+    meter.command("reset", name="Reset the peak")(lambda: resets.append(True))
+    online(gw)
+    alice.befriend(gw.jid)
+    asking = in_background(bob.befriend, gw.jid)
+    alice.next_request(timeout=5).approve()
+    asking.result()
+    (command,) = alice.commands(gw.jid, "meter")
+    assert (command.command, command.name) == ("reset", "Reset the peak")
+    assert_valid(xsd, c.build_commands([command]))
+    assert c.parse_node_info(
+        alice.send_iq(gw.full_jid, f"<getNode xmlns='{CONCENTRATOR}' id='meter' src='nodes'/>")
+    ).has_commands
+    alice.execute(gw.jid, "reset", node="meter")
+    assert resets == [True]
+    with pytest.raises(StanzaError) as unknown:
+        alice.execute(gw.jid, "explode", node="meter")
+    assert unknown.value.condition == "item-not-found" and "reset" in str(unknown.value)
+    with pytest.raises(Forbidden):
+        bob.execute(gw.jid, "reset", node="meter")  # a friend, not a controller
+    assert resets == [True]

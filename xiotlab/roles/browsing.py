@@ -229,6 +229,21 @@ class NodeBrowser(Service[XmppClient]):
             )
         return Nodes(bare, _unique(found), sources)
 
+    async def commands(self, jid: str, node: NodeRef, timeout: float) -> tuple[c.NodeCommand, ...]:
+        """The commands ``node`` of concentrator ``jid`` offers."""
+        full = await self.peers.address(jid, timeout)
+        ns = await self._dialect(full, timeout)
+        request = c.build_request(c.GetNodeCommands(node=node, namespace=ns), ns=ns)
+        answer = await self.peers.request(full, "get", request, timeout)
+        return c.parse_commands(answer) if answer is not None else ()
+
+    async def execute(self, jid: str, command: str, node: NodeRef, timeout: float) -> None:
+        """Run ``command`` of ``node`` of concentrator ``jid``; its refusal or failure is raised."""
+        full = await self.peers.address(jid, timeout)
+        ns = await self._dialect(full, timeout)
+        request = c.build_request(c.ExecuteNodeCommand(node=node, command=command, namespace=ns), ns=ns)
+        await self.peers.request(full, "set", request, timeout)
+
     async def _dialect(self, full: str, timeout: float) -> str:
         try:
             features = await self.peers.features(full, timeout)

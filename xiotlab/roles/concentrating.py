@@ -10,13 +10,15 @@ browse it (its :class:`~xiotlab.roles.access.Access` port).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import inspect
 import time
 import xml.etree.ElementTree as ET
 
 from slixmpp import JID, Presence
 
-from ..errors import StanzaError
+from ..errors import Forbidden, StanzaError
 from ..protocol import concentrator as c
 from ..runtime import XmppClient, network
 from ..runtime.connection import State
@@ -66,6 +68,7 @@ def node_info(node: Node, directory: NodeDirectory) -> c.NodeInfo:
         has_children=bool(directory.children(node)),
         is_readable=bool(node.sensors),
         is_controllable=bool(node.controls),
+        has_commands=bool(node.commands),
         parent_id=node.parent,
     )
 
@@ -91,8 +94,28 @@ class ConcentratorService(Service[XmppClient]):
     async def _answer(self, sender: JID, element: ET.Element):
         self.access.check_reader(sender)
         request = c.parse_request(element)
+        if isinstance(request, c.ExecuteNodeCommand):
+            await self._execute(sender, request)
+            return None
         answer = self._respond(sender, request)
         return None if answer is None else [answer]
+
+    async def _execute(self, sender: JID, request: c.ExecuteNodeCommand) -> None:
+        """Run a node's command for someone who may control the concentrator."""
+        node = self._need(request.node)
+        if request.command not in node.commands:
+            known = ", ".join(node.commands) or "none"
+            raise StanzaError(
+                f"Node {node.id!r} has no command {request.command!r}; its commands: {known}.",
+                condition="item-not-found",
+            )
+        self.access.check_controller(sender)
+        if not await self.access.controllable(sender, (request.command,), nodes=(node.ref,)):
+            raise Forbidden(f"{sender.bare} may not run {request.command!r} on node {node.id!r}.")
+        _, action = node.commands[request.command]
+        result = action() if inspect.iscoroutinefunction(action) else await asyncio.to_thread(action)
+        if inspect.isawaitable(result):
+            await result
 
     def _respond(self, sender: JID, request: c.Request) -> ET.Element | None:
         ns = request.namespace
@@ -124,11 +147,9 @@ class ConcentratorService(Service[XmppClient]):
                 node = self._need(ref)
                 return self._infos([node, *self.directory.ancestors(node)], ns)
             case c.GetNodeCommands(node=ref):
-                self._need(ref)
-                return c.build_commands((), ns=ns)
-            case c.ExecuteNodeCommand(node=ref, command=command):
-                self._need(ref)
-                raise StanzaError(f"Node {ref.id!r} has no command {command!r}.", condition="item-not-found")
+                node = self._need(ref)
+                commands = [c.NodeCommand(command, name) for command, (name, _) in node.commands.items()]
+                return c.build_commands(commands, ns=ns)
             case c.Subscribe():
                 self._subscribe(sender, request)
                 return None

@@ -12,8 +12,8 @@ narrow port (:class:`NodeHost`), never its private members.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeVar
 
 from ..protocol.concentrator_nodes import NodeState
 from ..protocol.values import Field, NodeRef
@@ -21,6 +21,8 @@ from .controls import Controls
 from .device import Device
 from .sensors import Sensors
 from .timers import Timers
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 DEFAULT_SOURCE = "nodes"
 """The data source of nodes made without naming one."""
@@ -64,6 +66,7 @@ class Node(Device):
         self._sensors = Sensors(history_size, node=ref)
         self._controls = Controls()
         self._timers = Timers(f"{host.jid} node {ref.id}", self.report)
+        self.commands: dict[str, tuple[str, Callable[[], Any]]] = {}  # id -> (name people read, what it does)
 
     @property
     def id(self) -> str:
@@ -114,6 +117,25 @@ class Node(Device):
     def timer_set(self) -> Timers:
         """The node's timers (the concentrator runs them while it is online)."""
         return self._timers
+
+    def command(self, command: str, *, name: str | None = None) -> Callable[[Handler], Handler]:
+        """Declare command ``command`` of this node; decorate what it does (no arguments).
+
+        Owners list a node's commands and run them (``owner.execute(jid, command, node=...)``).
+        A plain function runs on a worker thread, a coroutine function on the network loop;
+        what it raises is the owner's error.
+
+        >>> @meter.command("reset", name="Reset the peak")             # doctest: +SKIP
+        ... def reset():
+        ...     meter.report(peak=0.0)
+        """
+
+        def declare(action: Handler) -> Handler:
+            self.commands[command] = (name or command, action)
+            self._host.node_changed(self)
+            return action
+
+        return declare
 
     def remove(self) -> None:
         """Take this node (and the nodes below it) away from its concentrator."""

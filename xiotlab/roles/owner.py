@@ -15,6 +15,7 @@ from slixmpp import Message
 
 from ..errors import ProtocolError, TimedOut
 from ..protocol import provisioning
+from ..protocol.concentrator import NodeCommand
 from ..protocol.control import SetResponse
 from ..protocol.parameters import ControlForm
 from ..protocol.values import Category, NodeRef
@@ -191,7 +192,21 @@ class Owner(Participant):
         await self._ready()
         return await self._browser.nodes(jid, self._timeout(timeout))
 
+    @network_call
+    async def acommands(self, jid: str, node: str | NodeRef, timeout: float | None = None) -> tuple[NodeCommand, ...]:
+        """The commands node ``node`` of concentrator ``jid`` offers (``command`` id and ``name``)."""
+        await self._ready()
+        return await self._browser.commands(jid, as_node(node), self._timeout(timeout))
+
+    @network_call
+    async def aexecute(self, jid: str, command: str, *, node: str | NodeRef, timeout: float | None = None) -> None:
+        """Run ``command`` of node ``node`` of concentrator ``jid`` (controllers only: the owner, friends allowed)."""
+        await self._ready()
+        await self._browser.execute(jid, command, as_node(node), self._timeout(timeout))
+
     nodes = blocking(anodes)
+    commands = blocking(acommands)
+    execute = blocking(aexecute)
 
     # --- requests (network thread) ------------------------------------------
 
