@@ -144,18 +144,6 @@ class ControlService(Service[XmppClient]):
             lambda message, element: network.spawn(self._legacy_message(message, element)),
         )
 
-    def declare(
-        self,
-        parameter: ControlParameter,
-        handler: Callable[[Any], Any] | None,
-        enum_class: type[enum.Enum] | None = None,
-    ) -> None:
-        self.own.declare(parameter, handler, enum_class)
-
-    def clear(self) -> None:
-        """Forget every parameter and handler of the thing's own (any thread)."""
-        self.own.clear()
-
     def _targets(self, nodes: tuple[NodeRef, ...]) -> list[Controls]:
         """Whose controls a request addresses: the thing's own, or each node it names."""
         if not nodes:
