@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from xiotlab import Owner, Thing
+from xiotlab import Concentrator, Owner, Thing
 from xiotlab.errors import Forbidden, Rejected, XmppError
 from xiotlab.protocol import provisioning as prov
 from xiotlab.protocol import registry as r
@@ -421,3 +421,28 @@ def test_questions_wait_for_an_owner_who_is_offline(lab, online, name):
     alice_again = online(Owner, alice_name)
     request = alice_again.next_request(timeout=5)
     assert (request.thing, request.requester) == (thing.jid, bob.jid)
+
+
+def test_a_claimed_concentrator_is_browsed_only_by_those_the_owner_lets_read(lab, online, name):
+    gateway = Concentrator(name("gateway"), tags={"MAN": "Acme", "SN": uuid.uuid4().hex}, lab=lab, timeout=5)
+    gateway.node("kitchen").report(temperature=21.0)
+    online(gateway)
+    assert eventually(lambda: gateway.registered)
+    alice = online(Owner, name("alice"))
+    alice.claim(gateway.claim_uri)
+    assert [info.id for info in alice.nodes(gateway.jid)] == ["kitchen"]  # the owner browses
+    bob = online(Owner, name("bob"))
+    befriended(alice, gateway, bob)
+    with pytest.raises(Forbidden):
+        bob.nodes(gateway.jid)  # a friend the owner has not let read learns nothing of the nodes
+    request = alice.next_request(timeout=5)
+    assert isinstance(request, ReadRequest) and request.requester == bob.jid
+    request.approve()
+    assert eventually(lambda: _browses(bob, gateway))
+
+
+def _browses(owner: Owner, thing: Thing) -> bool:
+    try:
+        return [info.id for info in owner.nodes(thing.jid)] == ["kitchen"]
+    except Forbidden:
+        return False

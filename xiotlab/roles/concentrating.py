@@ -5,7 +5,8 @@ their children and ancestors, their commands. A subscriber to a data source
 hears ``nodeAdded``, ``nodeUpdated``, ``nodeStatusChanged`` and
 ``nodeRemoved`` as nodes come and go, for the time it asked (``ttl``), until
 it unsubscribes or goes offline. Only those who may read the concentrator may
-browse it (its :class:`~xiotlab.roles.access.Access` port).
+browse it (its :class:`~xiotlab.roles.access.Access` port: its owner's rules,
+or for a claimed one its provisioning service's answer).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from slixmpp import JID, Presence
 
 from ..errors import Forbidden, StanzaError
 from ..protocol import concentrator as c
+from ..protocol.values import Category
 from ..runtime import XmppClient, network
 from ..runtime.connection import State
 from .access import Access
@@ -92,7 +94,9 @@ class ConcentratorService(Service[XmppClient]):
         self.on_state(self._forget_watches)
 
     async def _answer(self, sender: JID, element: ET.Element):
-        self.access.check_reader(sender)
+        # Browsing tells what the concentrator holds: only those who may read it (a provisioning
+        # service asked, for a claimed one) may browse it.
+        await self.access.readable(sender, (), Category.ALL)
         request = c.parse_request(element)
         if isinstance(request, c.ExecuteNodeCommand):
             await self._execute(sender, request)
