@@ -175,7 +175,7 @@ class MqttBridge(Concentrator):
         A device's command topic (``home/living/plug/set``) carries nothing until someone
         publishes there: declaring it gives owners a node whose ``value`` control publishes to it.
         """
-        node = network.do(self._leaves.get, topic) or network.do(self._place, topic)
+        node = network.do(lambda: self._leaves.get(topic) or self._place(topic))
         if node is None:
             raise ValueError(
                 f"{self.jid} cannot make a node for topic {topic[:200]!r}: an empty or overlong topic, "

@@ -22,7 +22,6 @@ from .concentrating import ConcentratorService
 from .controls import ControlService
 from .nodes import DEFAULT_SOURCE, Node, NodeDirectory
 from .sensing import SensorService
-from .sensors import DEFAULT_HISTORY
 from .thing import Thing
 
 
@@ -37,13 +36,10 @@ class Concentrator(Thing):
     >>> alice.read("gateway", nodes=["kitchen/fridge"])
     """
 
-    def __init__(
-        self, jid: str, password: str | None = None, *, history_size: int = DEFAULT_HISTORY, **options
-    ) -> None:
-        self._directory = NodeDirectory()
-        self._node_history = history_size
+    def __init__(self, jid: str, password: str | None = None, **options) -> None:
+        self._directory = NodeDirectory()  # before the thing's services, which read its nodes
         self._lock = threading.Lock()  # nodes are added and removed from any thread
-        super().__init__(jid, password, history_size=history_size, **options)
+        super().__init__(jid, password, **options)
         self._concentrating = ConcentratorService(self._client, self._access, self._directory)
         self._attach(self._concentrating)
         self.connection.observe(self._run_node_timers)
@@ -89,7 +85,7 @@ class Concentrator(Thing):
                 parent=parent_id,
                 display_name=display_name,
                 node_type=node_type,
-                history_size=self._node_history,
+                history_size=self._history_size,
             )
             self._directory.add(made)
         if self.connection.state is State.ONLINE:

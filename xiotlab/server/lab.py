@@ -309,8 +309,7 @@ class LabServer:
                 self.component_port = self._port_again(files.component_port, DEFAULT_HOST) or prosody.free_port(
                     DEFAULT_HOST
                 )
-                book = AccountBook(home / "services.json")
-                components = {f"{n}.{self.domain}": book.get_or_create(n, lambda *_: None) for n in SERVICES}
+                components = {access.jid: access.secret for access in map(self.component, SERVICES)}
             files.config.write_text(
                 prosody.render_config(
                     files,
