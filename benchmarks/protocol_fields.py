@@ -12,7 +12,10 @@ AUTOMATIC_READOUT, unit and decimals set):
 * ``parse``: ``events.parse_event`` of the serialized XML, read back;
 * ``fromstring``: ``ET.fromstring`` of that XML, the baseline: the cost of
   merely getting the elements, measured in the same run so that ratios can be
-  compared across machines.
+  compared across machines;
+* ``runs_build``, ``runs_tostring``, ``runs_parse``: the same three steps for the
+  event written as runs of values (xiotlab's extension, ``protocol/series.py``),
+  what a thing sends an owner that reads them (the fields here are ten runs).
 
 Two layouts are timed: every field with its own timestamp (one ``<ts>`` per
 field, what a live stream of readings looks like) and all fields sharing one
@@ -37,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from xiotlab.protocol import events
 from xiotlab.protocol.values import UTC, Category, Field, QoS
+from xiotlab.runtime.wire import element_text
 
 START = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -79,11 +83,17 @@ def scenario(count: int, repeat: int, distinct_stamps: bool) -> dict[str, float]
     parsed_element = ET.fromstring(xml)
     assert len(events.parse_event(parsed_element).fields) == count
 
+    runs = events.build_event("sub-1", fields, series=True)
+    runs_element = ET.fromstring(element_text(runs))
+    assert events.parse_event(runs_element).fields == events.parse_event(parsed_element).fields or not distinct_stamps
     results = {
         "field": best(lambda: make_fields(arguments), count, repeat),
         "build": best(lambda: events.build_event("sub-1", fields), count, repeat),
         "tostring": best(lambda: ET.tostring(element, encoding="unicode"), count, repeat),
         "parse": best(lambda: events.parse_event(parsed_element), count, repeat),
+        "runs_build": best(lambda: events.build_event("sub-1", fields, series=True), count, repeat),
+        "runs_tostring": best(lambda: element_text(runs), count, repeat),
+        "runs_parse": best(lambda: events.parse_event(runs_element), count, repeat),
         "fromstring": best(lambda: ET.fromstring(xml), count, repeat),
     }
     baseline = results["fromstring"]

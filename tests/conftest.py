@@ -8,17 +8,29 @@ Modules that start servers another way (a subprocess, a kernel, a browser) carry
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
 
 from xiotlab import LabServer
 from xiotlab.roles import Participant
-from xiotlab.server import prosody
+from xiotlab.server import ejabberd, prosody
 
 # A test using one of these fixtures talks to a real Prosody: the session's ephemeral lab, or the
 # persistent one the notebooks join (tests/notebooks).
 SERVER_FIXTURES = frozenset({"lab", "persistent_lab"})
+
+ENGINE = os.environ.get("XIOTLAB_ENGINE", "prosody")
+"""The engine the session's lab runs on: ``XIOTLAB_ENGINE=ejabberd pytest`` runs the network tests on ejabberd."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "prosody_only: needs the session lab on Prosody (its admin shell, prosody.cfg.lua, federation); "
+        "skipped, saying so, under XIOTLAB_ENGINE=ejabberd",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
@@ -26,6 +38,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+        if ENGINE != "prosody" and item.get_closest_marker("prosody_only") is not None:
+            item.add_marker(pytest.mark.skip(reason=f"needs Prosody: the session lab runs on {ENGINE}"))
 
 
 class UnmarkedServerStart(AssertionError):
@@ -44,12 +58,13 @@ def _only_integration_tests_start_prosody(request: pytest.FixtureRequest, monkey
         )
 
     monkeypatch.setattr(prosody, "launch", refuse)
+    monkeypatch.setattr(ejabberd, "launch", refuse)
 
 
 @pytest.fixture(scope="session")
 def lab():
-    """A real ephemeral lab server for the whole session."""
-    with LabServer() as server:
+    """A real ephemeral lab server for the whole session (on ``$XIOTLAB_ENGINE``, Prosody by default)."""
+    with LabServer(engine=ENGINE) as server:
         yield server
 
 

@@ -6,12 +6,14 @@ trouble. Each message says what went wrong and what to do about it.
     XiotlabError
     ├── LabError                 the private lab server
     │   ├── ProsodyNotInstalled
+    │   ├── EjabberdNotInstalled   the other engine a lab can run on
     │   ├── MosquittoNotInstalled   the MQTT broker a lab can run
     │   ├── PortInUse
     │   ├── LabHomeNotWritable
     │   ├── LabAlreadyRunning
     │   ├── LabNotRunning
-    │   └── ServerStartFailed
+    │   ├── ServerStartFailed
+    │   └── ServerCommandRefused   the running server refused an admin command
     ├── XmppError                talking to an XMPP server or peer
     │   ├── CannotConnect
     │   │   └── CertificateError
@@ -46,6 +48,10 @@ class ProsodyNotInstalled(LabError):
     """The Prosody XMPP server is not installed on this machine."""
 
 
+class EjabberdNotInstalled(LabError):
+    """The ejabberd XMPP server, which ``LabServer(engine="ejabberd")`` runs, is not installed on this machine."""
+
+
 class MosquittoNotInstalled(LabError):
     """The mosquitto MQTT broker, which a lab runs with ``mqtt=True``, is not installed on this machine."""
 
@@ -68,6 +74,22 @@ class LabNotRunning(LabError):
 
 class ServerStartFailed(LabError):
     """Prosody started but did not come up; the message quotes its log."""
+
+
+class ServerCommandRefused(LabError):
+    """The running lab server refused an administrative command (ejabberd's API): the message quotes its answer."""
+
+
+class AdminShellError(LabError):
+    """Prosody's admin shell refused a line it was asked (a Lua error): the message quotes its answer."""
+
+
+class HandoutError(LabError):
+    """A class server's hand-out cannot be made or read: the message says what is wrong with it."""
+
+
+class FederationError(LabError):
+    """A lab cannot federate as asked: an address, a domain or a CA to trust is wrong, or federation is off."""
 
 
 # --- talking XMPP -----------------------------------------------------------
@@ -140,6 +162,14 @@ class StanzaError(XmppError):
         self.text = text or message
         self.kind = kind  # the XMPP error type: cancel, modify, auth or wait
         self.details = tuple(details)  # application elements that go inside <error/>
+
+
+class ServerUnreachable(StanzaError):
+    """A server could not pass the stanza on to the peer's server (``remote-server-not-found``/``-timeout``).
+
+    Across labs this usually means the two labs do not federate, or do not trust each other:
+    the message says so, and what to do.
+    """
 
 
 class ParameterError(StanzaError, ValueError):

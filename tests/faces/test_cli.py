@@ -55,3 +55,5 @@ def test_user_mistakes_give_one_line_not_a_traceback(home):
     assert result.returncode == 1
     assert result.stderr.startswith("xiotlab: No lab server runs under")
     assert "Traceback" not in result.stderr
+    nodes = xiotlab(home, "server", "start", "--nodes", "2")
+    assert nodes.returncode == 1 and "add `--engine ejabberd`" in nodes.stderr, "said as a command, not as Python"

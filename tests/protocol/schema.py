@@ -41,6 +41,10 @@ _DATA_FORMS_STANDIN = """<?xml version='1.0'?>
 """
 
 
+# xiotlab's own extensions, validated with the specifications' schemas they extend.
+EXTENSION_SCHEMAS = (Path(__file__).resolve().parents[2] / "xiotlab" / "protocol" / "series.xsd",)
+
+
 def specs_dir() -> Path:
     env = os.environ.get("XIOTLAB_SPECS")
     if env:
@@ -54,7 +58,7 @@ def _schema(tmp_dir: str):
 
     standin = Path(tmp_dir) / "data-forms-standin.xsd"
     standin.write_text(_DATA_FORMS_STANDIN)
-    files = [str(standin)] + [str(specs_dir() / f) for f in SCHEMA_FILES]
+    files = [str(standin)] + [str(specs_dir() / f) for f in SCHEMA_FILES] + list(map(str, EXTENSION_SCHEMAS))
     return xmlschema.XMLSchema(files, build=True)
 
 

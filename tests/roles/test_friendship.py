@@ -107,10 +107,8 @@ def test_only_the_owner_may_answer_for_a_thing(household, online, name):
     request = alice.next_request(timeout=5)
     # A hostile peer answers the question itself, straight to the device.
     forged = provisioning.IsFriendRule(jid=lamp.jid, remote_jid=bob.jid, key=request.key, result=True)
-    iq = bob._client.stream.make_iq_set(ito=lamp.full_jid)
-    iq.xml.append(provisioning.build_is_friend_rule(forged))
     with pytest.raises(Forbidden, match="owner"):
-        network.run(bob._client.iq(iq, 5))
+        network.run(bob._client.request(lamp.full_jid, "set", provisioning.build_is_friend_rule(forged), 5))
     request.reject()
     with pytest.raises(Rejected):
         pending.result()

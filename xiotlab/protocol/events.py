@@ -340,9 +340,15 @@ def build_event(
     *,
     more: bool = False,
     ns: str = EVENTS,
+    series: bool = False,
 ) -> ET.Element:
-    """The message payload of one event: a sensor data ``<resp>`` carrying the subscription id."""
-    return sensordata.build_response(subscription_id, fields, errors, more=more, ns=sensor_data_namespace(ns))
+    """The message payload of one event: a sensor data ``<resp>`` carrying the subscription id.
+
+    ``series``: runs of many values of one field in xiotlab's extension (:mod:`.series`).
+    """
+    return sensordata.build_response(
+        subscription_id, fields, errors, more=more, ns=sensor_data_namespace(ns), series=series
+    )
 
 
 def parse_event(element: ET.Element) -> ReadoutResponse:

@@ -41,6 +41,9 @@ XDATA_DYNAMIC = "urn:xmpp:xdata:dynamic"  # XEP-0336
 # (a step between values, the type name of an enumeration). Other clients
 # ignore it; xiotlab owners read it to recover a parameter exactly.
 XIOTLAB_CONTROL_FORM = "urn:xiotlab:ctr:form:1"
+# xiotlab's extension of sensor data fields (their <x> child): many values of one field in one
+# element, for fast streams between peers that announce it (see protocol/series.py).
+XIOTLAB_SERIES = "urn:xiotlab:iot:series:1"
 
 # The stanza namespace of a client stream, where <error/> lives.
 CLIENT = "jabber:client"

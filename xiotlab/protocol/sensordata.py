@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable
 
 from ..errors import ProtocolError
 from . import elements as x
+from . import series as runs
 from .namespaces import SENSOR_DATA, SENSOR_DATA_ALIASES
 from .values import (
     CATEGORY_ATTRIBUTES,
@@ -174,6 +175,9 @@ class ReadoutRequest:
         for name in ("service_token", "device_token", "user_token"):
             if getattr(self, name) is not None:
                 check_xml_text(getattr(self, name), name)
+        # Asked for every category (nearly every request is): any field passes that test. Not a
+        # dataclass field, so neither compared nor shown; includes() runs for every reported value.
+        set_(self, "_every_category", (self.categories or Category.ALL) == Category.ALL)
 
     def includes(self, field: Field) -> bool:
         """Whether ``field`` belongs in the answer to this request.
@@ -197,6 +201,8 @@ class ReadoutRequest:
                 return False
         elif field.node is not None:
             return False
+        if self._every_category:  # type: ignore[attr-defined]  # set in __post_init__
+            return True
         wanted = self.categories or Category.ALL
         return not field.categories or bool(field.categories & wanted)
 
@@ -490,7 +496,7 @@ def _read_field(element: ET.Element, vtype: ValueType, timestamp: dt.datetime, n
 
 
 def build_data(
-    fields: Iterable[Field] = (), errors: Iterable[ReadoutError] = (), *, ns: str = SENSOR_DATA
+    fields: Iterable[Field] = (), errors: Iterable[ReadoutError] = (), *, ns: str = SENSOR_DATA, series: bool = False
 ) -> list[ET.Element]:
     """The ``<nd>`` or ``<ts>`` elements carrying fields and errors, grouped by node and timestamp.
 
@@ -499,8 +505,21 @@ def build_data(
     response, so mixing raises ``ValueError``. Groups keep the order in which
     their first item appears. The elements are what a ``<resp>`` holds, and
     what the specification publishes as is over PEP.
+
+    ``series=True`` writes the runs of many values of one field as xiotlab's
+    extension (:mod:`.series`), for a reader that announced it, when its reader
+    gets the fields back in the order the plain form gives (values in time
+    order, as a live stream reports them); otherwise the plain form.
     """
     x.check_namespace(ns, NAMESPACES, _DIALECT)
+    tails: dict[int, list[Field]] = {}
+    if series:
+        fields = list(fields)
+        kept, tails = runs.gather(fields)
+        if tails and _read_back(kept, tails) != _in_groups(fields):
+            tails = {}  # runs would come back in another order than the plain form gives: send it plain
+        else:
+            fields = kept
     groups = group_by_node_and_time((*fields, *errors))
     if None in groups and len(groups) > 1:
         raise ValueError(
@@ -516,7 +535,9 @@ def build_data(
             # Fields first, errors after: the schema allows any order, readers expect this one.
             for item in items:
                 if isinstance(item, Field):
-                    ET.SubElement(ts, field_tags[item.type], _field_attributes(item))
+                    element = ET.SubElement(ts, field_tags[item.type], _field_attributes(item))
+                    if tails and id(item) in tails:
+                        element.append(runs.build(item, tails[id(item)], ns))
             for item in items:
                 if isinstance(item, ReadoutError):
                     ET.SubElement(ts, err_tag).text = item.message
@@ -530,6 +551,7 @@ class _Budget:
     def __init__(self, element: ET.Element) -> None:
         self.element = element
         self.used = 0
+        self.runs = False  # whether runs of values (xiotlab's extension) were read: see _in_time_order
 
     def spend(self) -> None:
         self.used += 1
@@ -543,8 +565,37 @@ def parse_data(element: ET.Element) -> tuple[list[Field], list[ReadoutError]]:
     ns, local = x.expect(element, NAMESPACES, ("nd", "ts"))
     fields: list[Field] = []
     errors: list[ReadoutError] = []
-    _read_data(element, local, ns, fields, errors, _Budget(element))
+    budget = _Budget(element)
+    _read_data(element, local, ns, fields, errors, budget)
+    if budget.runs:
+        _in_time_order(fields)
     return fields, errors
+
+
+def _in_groups(fields: list[Field]) -> list[int]:
+    """The fields (their ids) in the order a reader of the plain form gets them: by node, then timestamp."""
+    return [id(f) for stamps in group_by_node_and_time(fields).values() for group in stamps.values() for f in group]
+
+
+def _read_back(kept: list[Field], tails: dict[int, list[Field]]) -> list[int]:
+    """The fields (their ids) in the order a reader gets them when ``kept`` carry the runs ``tails``."""
+    read = [
+        f
+        for stamps in group_by_node_and_time(kept).values()
+        for group in stamps.values()
+        for head in group
+        for f in (head, *tails.get(id(head), ()))
+    ]
+    _in_time_order(read)
+    return [id(f) for f in read]
+
+
+def _in_time_order(fields: list[Field]) -> None:
+    """Order fields read with runs as the plain form orders them: by node as first met, then by time."""
+    rank: dict[NodeRef | None, int] = {}
+    for field in fields:
+        rank.setdefault(field.node, len(rank))
+    fields.sort(key=lambda field: (rank[field.node], field.timestamp))
 
 
 def _read_data(element, local, ns, fields, errors, budget) -> None:
@@ -567,7 +618,14 @@ def _read_timestamp(element, ns, fields, errors, budget, node) -> None:
             errors.append(ReadoutError(child.text or "", stamp, node))  # xs:string: no children to read
             continue
         try:
-            fields.append(_read_field(child, _TYPES[local], stamp, node))
+            field = _read_field(child, _TYPES[local], stamp, node)
+            fields.append(field)
+            run = runs.find(child, ns)
+            if run is not None:
+                more = runs.read(run, field, MAX_RESPONSE_ITEMS - budget.used)
+                budget.used += len(more)
+                budget.runs = True
+                fields.extend(more)
         except ProtocolError:
             raise
         except x.UNFORESEEN as exc:
@@ -584,15 +642,16 @@ def build_response(
     *,
     more: bool = False,
     ns: str = SENSOR_DATA,
+    series: bool = False,
 ) -> ET.Element:
     """``<resp>`` with fields and errors; ``more=True`` on every fragment but the last.
 
     Goes in the iq result for a quick readout, in a message otherwise. See
-    :func:`build_data` for the grouping rules.
+    :func:`build_data` for the grouping rules and ``series``.
     """
     element = _build_ref("resp", request_id, ns)
     x.put_true(element, "more", more)
-    element.extend(build_data(fields, errors, ns=ns))
+    element.extend(build_data(fields, errors, ns=ns, series=series))
     return element
 
 
@@ -605,6 +664,8 @@ def parse_response(element: ET.Element) -> ReadoutResponse:
     budget = _Budget(element)
     for local, child in x.known_children(element, _DATA_CHILDREN[ns]):
         _read_data(child, local, ns, fields, errors, budget)
+    if budget.runs:
+        _in_time_order(fields)
     return ReadoutResponse(
         id=x.required(element, "id"),
         fields=tuple(fields),

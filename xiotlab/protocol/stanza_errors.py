@@ -17,7 +17,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from ..errors import Forbidden, StanzaError, XmppError
+from ..errors import Forbidden, ServerUnreachable, StanzaError, XmppError
 from .elements import split, xml_text
 from .namespaces import CLIENT, STANZA_ERRORS
 
@@ -29,6 +29,7 @@ MAX_TEXT = 65536
 _ERROR = f"{{{CLIENT}}}error"
 _TEXT = f"{{{STANZA_ERRORS}}}text"
 _REFUSALS = ("forbidden", "not-authorized")
+_UNREACHABLE = ("remote-server-not-found", "remote-server-timeout")
 
 
 def build_error(
@@ -75,11 +76,17 @@ def read_error(answer: ET.Element, *, reason: str = "") -> XmppError:
     """
     peer = answer.get("from") or "the server"
     error = error_of(answer)
-    if error is None:
+    if error is None:  # slixmpp's legacy plugins send a <rejected> and no <error>
+        if reason:
+            return StanzaError(
+                f"{peer} answered with an error: {reason.rstrip('.')}.", condition="undefined-condition", text=reason
+            )
         return StanzaError(f"{peer} answered with an error that says nothing.")
     condition, text = read_condition(error)
     text = reason or text
     detail = f": {text.rstrip('.')}" if text else ""
+    if condition in _UNREACHABLE:
+        return _unreachable(answer, error, condition, detail)
     if condition in _REFUSALS:
         hint = "" if text else " Are you its friend or owner?"  # a peer that says why needs no guess of ours
         return Forbidden(f"{peer} refused the request ({condition}){detail}.{hint}")
@@ -87,5 +94,19 @@ def read_error(answer: ET.Element, *, reason: str = "") -> XmppError:
         f"{peer} answered with an error ({condition}){detail}.",
         condition=condition,
         text=text,
+        kind=error.get("type", "cancel"),
+    )
+
+
+def _unreachable(answer: ET.Element, error: ET.Element, condition: str, detail: str) -> ServerUnreachable:
+    """The error of a server that could not reach the peer's (down, misspelled, or not trusting this one)."""
+    peer = answer.get("from") or "the peer"
+    server = error.get("by") or "your server"
+    return ServerUnreachable(
+        f"{server} could not reach the server of {peer} ({condition}){detail}. That server is down, its "
+        "domain is misspelled, or the two servers do not federate with and trust each other "
+        "(two labs must each trust the other).",
+        condition=condition,
+        text=detail.removeprefix(": "),
         kind=error.get("type", "cancel"),
     )

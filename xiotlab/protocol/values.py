@@ -863,6 +863,13 @@ def coerce_value(vtype: ValueType, value: object, name: str | None = None) -> Fi
     raise TypeError(f"type must be a ValueType, not {vtype!r}")
 
 
+_SAME = object()  # with_value: keep this attribute as it is
+
+
+def _is_decimals(value: object) -> bool:
+    return type(value) is int and 0 <= value <= MAX_DECIMALS
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class Field:
     """One reported sensor value with its annotations.
@@ -947,6 +954,25 @@ class Field:
         if self.node is not None and not isinstance(self.node, NodeRef):
             raise TypeError(f"node of field {self.name!r} must be a NodeRef, not {self.node!r}")
         set_(self, "writable", bool(self.writable))
+
+    def with_value(self, value: object, timestamp: dt.datetime, *, decimals: int | object | None = _SAME) -> Field:
+        """This field with another ``value`` and ``timestamp`` (and ``decimals``), checked as the constructor does.
+
+        A sensor makes thousands of fields a second, all alike but for these: the rest was checked
+        when this one was made. Not for enumerations, whose type name may follow the value.
+        """
+        if self.type is _ENUM:
+            raise TypeError("with_value does not take enumerations: their type name may change with the value")
+        value = coerce_value(self.type, value, self.name)
+        if not _is_utc(timestamp):
+            timestamp = as_utc(timestamp, f"timestamp of field {self.name!r}")
+        field = object.__new__(Field)
+        field.__dict__.update(self.__dict__, value=value, timestamp=timestamp)
+        if decimals is not _SAME:
+            if decimals is not None and (self.type is not _QUANTITY or not _is_decimals(decimals)):
+                return dataclasses.replace(self, value=value, timestamp=timestamp, decimals=decimals)  # type: ignore[arg-type]  # the constructor says what is wrong
+            field.__dict__["decimals"] = decimals
+        return field
 
     @classmethod
     def from_parser(

@@ -45,7 +45,9 @@ class Concentrator(Thing):
         self.connection.observe(self._run_node_timers)
 
     def _services(self) -> tuple[SensorService, ControlService]:
-        sensing = SensorService(self._client, self._access, self._history_size, nodes=self._directory)
+        sensing = SensorService(
+            self._client, self._access, self._history_size, nodes=self._directory, peer_features=self._peers.features
+        )
         controls = ControlService(self._client, self._access, nodes=self._node_controls)
         return sensing, controls
 

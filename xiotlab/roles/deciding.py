@@ -5,7 +5,8 @@ The service asks the owner in messages (``isFriend``, ``canRead``,
 become requests in the owner's one inbox; the owner's answers go back as
 rules (``isFriendRule``, ``canReadRule``, ``canControlRule``), for the caller,
 its domain or anyone, perhaps for some fields or parameters only. Questions
-are believed only from the provisioning service of the owner's domain.
+are believed only from the provisioning service of the owner's domain, or of the domain of the
+thing they are about (a thing claimed on another, federated lab).
 """
 
 from __future__ import annotations
@@ -71,14 +72,28 @@ class ProvisioningClient(Service[XmppClient]):
         network.spawn(self.believe(message["from"].bare, element))
 
     async def believe(self, sender: str, element: ET.Element) -> None:
-        """Put the question ``element`` into the inbox if our provisioning service sent it."""
+        """Put the question ``element`` into the inbox if our provisioning service sent it, or the thing's."""
         try:
-            if sender != await self.find():
+            if sender != await self.find() and not await self._serves_thing(sender, element):
                 log.info("ignored a provisioning question from %s, not our provisioning service", sender)
                 return
             self.arrived(self._request(sender, element))
         except Exception as e:  # a message has nobody to answer to: log, never break the stream
             log.info("ignored a provisioning question from %s: %s", sender, e)
+
+    async def _serves_thing(self, sender: str, element: ET.Element) -> bool:
+        """Whether ``sender`` is the provisioning service of the thing's own domain, another lab's.
+
+        An owner on one lab may own a thing claimed on another (federated labs): that lab's
+        service asks about it.
+        """
+        domain = (element.get("jid") or "").partition("@")[2].split("/")[0]
+        if not domain or domain == self.client.jid.domain:
+            return False
+        sender_domain = sender.partition("@")[2] or sender  # a service's address is a bare domain
+        if sender_domain != domain and not sender_domain.endswith("." + domain):
+            return False  # only that lab may ask about its things: no disco towards a domain a stranger names
+        return sender == await self.peers.find_service(prov.NAMESPACES, domain=domain)
 
     def _request(self, service: str, element: ET.Element) -> FriendRequest:
         local = element.tag.rsplit("}", 1)[-1]

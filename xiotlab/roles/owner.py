@@ -277,7 +277,7 @@ class Owner(Participant):
         resources = self.roster[thing].resources if thing in self.roster else ()
         if resources:
             # Online: an iq to the device itself (a bare JID would be answered by its server).
-            await self.asend_iq(f"{thing}/{resources[0]}", element, "set", timeout)
+            await self.asend_iq(f"{thing}/{resources[-1]}", element, "set", timeout)  # its newest connection
         else:
             # Offline: a message waits in offline storage until the thing logs in.
             self._client.send_message(thing, [element])

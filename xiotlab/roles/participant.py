@@ -16,6 +16,7 @@ from slixmpp import JID, Presence
 
 from ..errors import NotConnected, Rejected, TimedOut
 from ..protocol.roster import build_roster_remove
+from ..protocol.stanza_errors import read_error
 from ..runtime import DEFAULT_TIMEOUT, Endpoint, Trace, XmppClient, blocking, network, network_call
 from ..runtime.connection import Connection, State
 from ..server import LabServer
@@ -70,6 +71,10 @@ class Participant:
         self._client.connection.observe(self._on_connection)
         self.roster = Roster(jid)
         self._wanted: set[str] = set()  # whom we asked for friendship, answered or not
+        # Who the server's roster holds, from its answers and pushes. slixmpp makes an entry for
+        # anyone whose presence arrives: ejabberd follows a removal with the contact's unavailable
+        # presence (RFC 6121 3.2.3), which would bring back, as "none", the entry just removed.
+        self._listed: set[str] = set()
         self._peers = Peers(self._client, self.roster)
         for event, handler in (
             ("roster_update", self._on_roster_update),
@@ -183,8 +188,10 @@ class Participant:
     async def abefriend(self, jid: str, timeout: float | None = None) -> Contact:
         """Ask ``jid`` for friendship and return its contact once the friendship holds both ways.
 
-        Raises :class:`~xiotlab.errors.Rejected` if the peer (or its owner) says no, and
-        :class:`~xiotlab.errors.TimedOut` if no answer came in time; the request then stays pending.
+        Raises :class:`~xiotlab.errors.Rejected` if the peer (or its owner) says no,
+        :class:`~xiotlab.errors.ServerUnreachable` if its server cannot be reached (another lab that
+        does not trust this one), and :class:`~xiotlab.errors.TimedOut` if no answer came in time;
+        the request then stays pending.
         """
         await self._ready()
         jid = self.resolve(jid)
@@ -200,6 +207,7 @@ class Participant:
 
         stream = self._client.stream
         stream.add_event_handler("roster_subscription_removed", on_refusal)
+        stream.add_event_handler("presence_error", on_refusal)  # e.g. another lab's server that is not trusted
         try:
             if self.roster.get(jid, Contact(jid)).subscription not in ("to", "both"):
                 item.subscribe()
@@ -212,6 +220,8 @@ class Participant:
                 return contact
             friends.cancel()
             if refused in done:
+                if refused.result()["type"] == "error":
+                    raise read_error(refused.result().xml)
                 raise Rejected(f"{jid} (or its owner) rejected the friend request from {self.jid}.")
             raise TimedOut(
                 f"{jid} did not accept the friend request within {timeout:g} s. It stays pending: "
@@ -219,6 +229,7 @@ class Participant:
             )
         finally:
             stream.del_event_handler("roster_subscription_removed", on_refusal)
+            stream.del_event_handler("presence_error", on_refusal)
 
     @network_call
     async def aunfriend(self, jid: str, timeout: float | None = None) -> None:
@@ -273,10 +284,11 @@ class Participant:
 
     # --- events from the network thread ------------------------------------
 
-    def _on_roster_update(self, _iq) -> None:
+    def _on_roster_update(self, iq) -> None:
+        if iq is not None:
+            self._note_listed(iq)
         roster = self._client.stream.client_roster
-        # slixmpp keeps an entry for our own address (another resource's presence): not a contact.
-        current = {str(jid) for jid in roster if roster[jid]["subscription"] != "remove" and str(jid) != self.jid}
+        current = {str(jid) for jid in roster if self._is_contact(roster[jid], str(jid))}
         for jid in current:
             self.roster.update(contact_from_slixmpp(roster[jid]), jid)
         for jid in set(self.roster) - current:
@@ -287,8 +299,29 @@ class Participant:
         if jid == self.jid:
             return
         roster = self._client.stream.client_roster
-        known = jid in roster and roster[jid]["subscription"] != "remove"
+        known = jid in roster and self._is_contact(roster[jid], jid)
         self.roster.update(contact_from_slixmpp(roster[jid]) if known else None, jid)
+
+    def _note_listed(self, iq) -> None:
+        """Follow who the server's roster holds: a whole roster (an answer) or a push's changes."""
+        if iq["type"] == "result" and iq.xml.find("{jabber:iq:roster}query") is not None:
+            self._listed.clear()
+        for jid, item in iq["roster"]["items"].items():
+            bare = JID(jid).bare
+            if item["subscription"] == "remove":
+                self._listed.discard(bare)
+            else:
+                self._listed.add(bare)
+
+    def _is_contact(self, item, jid: str) -> bool:
+        """Whether slixmpp's entry for ``jid`` is a contact: on the server's roster, asking or asked, or present.
+
+        Not our own address (slixmpp keeps one for another resource's presence), not an entry
+        made only by a presence that says goodbye.
+        """
+        if jid == self.jid or item["subscription"] == "remove":
+            return False
+        return jid in self._listed or bool(item["pending_in"] or item["pending_out"] or item.resources)
 
     def _on_subscription_request(self, presence: Presence) -> None:
         requester = presence["from"].bare
@@ -342,7 +375,7 @@ def _resolve_account(jid, password, lab, host, port, ca_file) -> tuple[str, str,
             jid = f"{jid}@{lab.domain}"
         if password is None:
             password = lab.account(JID(jid).user).password
-        return jid, password, Endpoint(lab.host, lab.port, Path(lab.ca_file))
+        return jid, password, Endpoint(lab.host, lab.port, Path(lab.ca_file), lab.fallbacks)
     if "@" not in jid:
         raise ValueError(f"{jid!r} is not a full JID (name@domain); pass `lab=` to use a bare name.")
     if password is None:

@@ -58,7 +58,9 @@ class Peers:
             friend = contact is not None and contact.subscription in ("to", "both")
             why = "is offline" if friend else "is not your friend"
             raise Offline(f"{bare} {why}: only friends that are online can be reached (see `roster`).")
-        return f"{bare}/{contact.resources[0]}"
+        # The newest connection: after its server node died, a friend's old one may still be listed,
+        # for the node that knew it is gone and no goodbye came (an ejabberd cluster's).
+        return f"{bare}/{contact.resources[-1]}"
 
     async def address(self, jid: str, timeout: float) -> str:
         """The full JID of friend ``jid``, as :meth:`online_address`; just after our connection came back
@@ -82,13 +84,15 @@ class Peers:
             self._features[jid] = disco.parse_features(answer)
         return self._features[jid]
 
-    async def find_service(self, features: tuple[str, ...], timeout: float | None = None) -> str | None:
-        """The address of a service on our domain that announces any of ``features``, or None.
+    async def find_service(
+        self, features: tuple[str, ...], timeout: float | None = None, domain: str | None = None
+    ) -> str | None:
+        """The address of a service on our domain (or ``domain``) that announces any of ``features``, or None.
 
         As the registry and provisioning specifications say: the domain's items (XEP-0030),
         then what each announces. Found services are kept; a missing one is looked for again.
         """
-        domain = self._client.jid.domain
+        domain = domain or self._client.jid.domain
         for jid in await self._domain_items(domain, timeout):
             try:
                 if await self.features(jid, timeout) & set(features):

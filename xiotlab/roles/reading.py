@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from slixmpp import JID, Message, Presence
 
 from ..errors import ProtocolError, StanzaError, TimedOut, XmppError
-from ..protocol import events, legacy_sensordata, sensordata
+from ..protocol import events, legacy_sensordata, sensordata, series
 from ..protocol.namespaces import LEGACY_SENSOR_DATA
 from ..protocol.values import Category, Duration, Field, NodeRef, ReadoutError
 from ..runtime import XmppClient, network
@@ -30,6 +30,9 @@ from .service import Service
 from .stream import Stream
 
 PREFERENCE = (*sensordata.NAMESPACES, LEGACY_SENSOR_DATA)
+MAX_READOUT_ITEMS = 10 * sensordata.MAX_RESPONSE_ITEMS
+"""Most fields and errors one readout may bring (about 30 MB). Its timeout measures silence, so a
+thing that kept sending parts without ever saying it is done would otherwise grow it for ever."""
 
 
 class _Collector:
@@ -38,21 +41,59 @@ class _Collector:
     def __init__(self) -> None:
         self.fields: list[Field] = []
         self.errors: list[ReadoutError] = []
-        self.done = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self.done = self._loop.create_future()
+        self.heard = self._loop.time()  # when the thing last sent a part of this readout
+
+    def touch(self) -> None:
+        """The thing said something of this readout: its silence starts again."""
+        self.heard = self._loop.time()
 
     def add(self, response: sensordata.ReadoutResponse) -> None:
+        if self.done.done():
+            return  # finished, or given up on: nothing more is kept
+        self.touch()
         self.fields.extend(response.fields)
         self.errors.extend(response.errors)
-        if response.done:
+        if len(self.fields) + len(self.errors) > MAX_READOUT_ITEMS:
+            self.fields, self.errors = [], []
+            self.done.set_exception(
+                ProtocolError(
+                    f"The readout went past {MAX_READOUT_ITEMS} fields and errors without an end, and was given up. "
+                    "Ask for fewer fields, or a shorter time (start=, end=)."
+                )
+            )
+        elif response.done:
             self.finish()
 
     def finish(self) -> None:
         if not self.done.done():
             self.done.set_result(None)
 
+    async def until_done(self, timeout: float) -> None:
+        """Wait until the thing says it is done; TimeoutError once it stays silent ``timeout`` seconds.
+
+        A long readout over a slow (throttled) server keeps its parts coming: only silence ends it.
+        One wait as long as ``timeout`` covers the usual readout; when it expires, the wait goes on
+        for whatever is left of ``timeout`` since the last part heard, without a task of its own.
+        """
+        while not self.done.done():  # done already (all of it in the iq result): no wait, no loop turn
+            left = self.heard + timeout - self._loop.time()
+            if left <= 0:
+                raise TimeoutError
+            try:
+                await asyncio.wait_for(asyncio.shield(self.done), left)
+            except TimeoutError:
+                continue  # parts may have come meanwhile: measure the silence again
+        self.done.result()  # a readout given up on (too large) raises here
+
 
 class SensorClient(Service[XmppClient]):
     """Reads and subscribes to things for one owner."""
+
+    # Announced so that things send fast streams as runs of values (xiotlab's extension of the
+    # fields' <x>); sensordata's parser reads them, whoever sends them.
+    features = (series.NAMESPACE,)
 
     def __init__(self, client: XmppClient, peers: Peers) -> None:
         super().__init__(client)
@@ -106,15 +147,18 @@ class SensorClient(Service[XmppClient]):
             answer = await self.peers.request(full, "get", payload, timeout)
             self._first_answer(answer, collector)
             try:
-                await asyncio.wait_for(asyncio.shield(collector.done), timeout)
+                await collector.until_done(timeout)
             except TimeoutError:
-                raise TimedOut(f"{full} started the readout but did not finish it within {timeout:g} s.") from None
+                raise TimedOut(
+                    f"{full} started the readout but sent nothing more of it for {timeout:g} s, without finishing it."
+                ) from None
         finally:
             self._readouts.pop(key, None)
         return Readout(full.split("/")[0], collector.fields, collector.errors, ns)
 
     def _first_answer(self, answer: ET.Element | None, collector: _Collector) -> None:
         """The iq result: all the data, or word that it follows in messages."""
+        collector.touch()
         if answer is None:
             collector.finish()
             return

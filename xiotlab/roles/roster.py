@@ -25,7 +25,7 @@ class Contact:
     ``subscription`` is ``none``, ``to`` (we see their presence), ``from``
     (they see ours) or ``both``; ``pending_out``/``pending_in`` are requests
     awaiting an answer; ``presence`` is ``unavailable`` or the best ``show``
-    of their online resources.
+    of their online resources; ``resources`` are in the order they came online, the newest last.
     """
 
     jid: str
@@ -145,5 +145,5 @@ def contact_from_slixmpp(item) -> Contact:
         pending_in=bool(item["pending_in"]),
         presence=best,
         status=status,
-        resources=tuple(sorted(resources)),
+        resources=tuple(resources),  # in the order they came online: the newest last
     )

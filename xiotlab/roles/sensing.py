@@ -14,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import logging
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from slixmpp import JID, Presence
 
-from ..errors import Forbidden, ProtocolError, StanzaError
-from ..protocol import events, hints, legacy_sensordata, sensordata
+from ..errors import Forbidden, ProtocolError, StanzaError, XmppError
+from ..protocol import events, hints, legacy_sensordata, sensordata, series
 from ..protocol.namespaces import LEGACY_SENSOR_DATA
 from ..protocol.values import Field, ReadoutError
 from ..runtime import ErrorReply, XmppClient, network
@@ -32,9 +33,12 @@ from .nodes import NodeDirectory
 from .scheduled import Schedule
 from .sensors import Sensors
 from .service import Service
-from .subscriptions import SubscriptionEngine, chunked, fragments
+from .subscriptions import Active, SubscriptionEngine, chunked, fragments
 
 T = TypeVar("T")
+log = logging.getLogger("xiotlab")
+Features = Callable[[str, float], Awaitable[frozenset[str]]]  # what a peer (full JID) announces
+FEATURES_TIMEOUT = 5.0  # for a subscriber to say whether it reads runs of values (series.NAMESPACE)
 HELD_MESSAGES = 1000  # event messages kept while reconnecting (each up to a thousand values)
 
 
@@ -44,10 +48,16 @@ class SensorService(Service[XmppClient]):
     features = (*sensordata.NAMESPACES, *events.NAMESPACES, LEGACY_SENSOR_DATA)
 
     def __init__(
-        self, client: XmppClient, access: Access, history_size: int, nodes: NodeDirectory | None = None
+        self,
+        client: XmppClient,
+        access: Access,
+        history_size: int,
+        nodes: NodeDirectory | None = None,
+        peer_features: Features | None = None,
     ) -> None:
         super().__init__(client)
         self.access = access
+        self.peer_features = peer_features  # to learn which subscribers read runs of values
         self.sensors = Sensors(history_size)
         self.nodes = nodes  # a concentrator's: readouts and subscriptions that name nodes reach them
         self.subscriptions = SubscriptionEngine(self._send, self.read)
@@ -178,8 +188,25 @@ class SensorService(Service[XmppClient]):
         if allowed != asked:  # narrowed: only what may be read is watched
             kept = [t for t in subscription.fields if t.name in allowed] or [events.FieldTrigger(n) for n in allowed]
             subscription = dataclasses.replace(subscription, fields=tuple(kept))
-        self.subscriptions.add(sender.full, subscription)
+        active = self.subscriptions.add(sender.full, subscription)
+        if self.peer_features is not None:
+            network.spawn(self._offer_runs(active))
         return [events.build_subscription_accepted(subscription.id, ns=subscription.namespace)]
+
+    async def _offer_runs(self, active: Active) -> None:
+        """Send ``active``'s subscriber runs of values (:mod:`..protocol.series`) if it announces it reads them.
+
+        Until it answers, and if it never does, events travel in the plain form.
+        """
+        assert self.peer_features is not None
+        try:
+            features = await self.peer_features(active.subscriber, FEATURES_TIMEOUT)
+        except XmppError:
+            return  # no discovery: the plain form, which every reader reads
+        except Exception:
+            log.exception("asking %s what it reads failed; its events stay in the plain form", active.subscriber)
+            return
+        active.series = series.NAMESPACE in features
 
     async def _unsubscribe(self, sender: JID, element: ET.Element):
         self.access.check_reader(sender)

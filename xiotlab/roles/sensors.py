@@ -77,6 +77,8 @@ class Sensor:
     qos: QoS = QoS.AUTOMATIC_READOUT
     history: collections.deque = dataclasses.field(default_factory=lambda: collections.deque(maxlen=DEFAULT_HISTORY))
     node: NodeRef | None = None  # the concentrator node it belongs to; every field it makes says so
+    # A field made before, by (type, decimals, qos): the next ones are copies with another value.
+    _made: dict[tuple, Field] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Only a quantity carries a unit and decimals on the wire (<q u>; <i>, <l>, <b>... have no
@@ -106,18 +108,26 @@ class Sensor:
             vtype = ValueType.QUANTITY
         vtype = vtype or infer_type(value)
         quantity = vtype is ValueType.QUANTITY
-        return Field(
+        qos = self.qos if qos is None else qos
+        timestamp = timestamp or dt.datetime.now(UTC)
+        earlier = self._made.get((vtype, decimals, qos))
+        if earlier is not None:
+            return earlier.with_value(value, timestamp)
+        field = Field(
             self.name,
             float(value) if quantity and _is_number(value) else value,
             type=vtype,
-            timestamp=timestamp or dt.datetime.now(UTC),
+            timestamp=timestamp,
             unit=self.unit if quantity else None,
             decimals=decimals if quantity else None,
             enum_type=self.enum_type,
             categories=self.categories,
-            qos=self.qos if qos is None else qos,
+            qos=qos,
             node=self.node,
         )
+        if vtype is not ValueType.ENUM:
+            self._made[(vtype, decimals, qos)] = field
+        return field
 
     @property
     def latest(self) -> Field | None:

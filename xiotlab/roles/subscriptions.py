@@ -102,6 +102,7 @@ class Active:
     pending: list[Field] = dataclasses.field(default_factory=list)
     dropped: int = 0
     last_sent: float = 0.0
+    series: bool = False  # the subscriber reads runs of values (protocol.series): send them so
     flush: asyncio.TimerHandle | asyncio.Handle | None = None
     poll: asyncio.TimerHandle | None = None
 
@@ -134,15 +135,16 @@ def chunked(fields: list[Field]) -> list[list[Field]]:
     return [fields[i : i + FIELDS_PER_MESSAGE] for i in range(0, len(fields), FIELDS_PER_MESSAGE)]
 
 
-def fragments(request_id: str, fields: list[Field], errors: list[ReadoutError], ns: str) -> list:
+def fragments(request_id: str, fields: list[Field], errors: list[ReadoutError], ns: str, series: bool = False) -> list:
     """``<resp>`` elements of at most one message's worth of fields each, in sensor data namespace ``ns``.
 
     All but the last say ``more``; the errors travel with the last. Readouts and events alike.
+    ``series``: runs of values in xiotlab's extension, for a reader that announced it.
     """
     chunks = chunked(fields) or [[]]
     last = len(chunks) - 1
     return [
-        sensordata.build_response(request_id, chunk, errors if i == last else (), more=i != last, ns=ns)
+        sensordata.build_response(request_id, chunk, errors if i == last else (), more=i != last, ns=ns, series=series)
         for i, chunk in enumerate(chunks)
     ]
 
@@ -306,7 +308,7 @@ class SubscriptionEngine:
             return
         ns = events.sensor_data_namespace(active.spec.namespace)  # events travel as sensor data
         active.last_sent = time.monotonic()
-        self._send(active.subscriber, fragments(active.spec.id, fields, errors, ns))
+        self._send(active.subscriber, fragments(active.spec.id, fields, errors, ns, active.series))
         self._schedule_poll(active)
 
     def _schedule_poll(self, active: Active) -> None:

@@ -115,7 +115,8 @@ class Thing(Participant, Device):
 
     def _services(self) -> tuple[SensorService, ControlService]:
         """The services that answer readouts and control (a concentrator's also reach its nodes)."""
-        return SensorService(self._client, self._access, self._history_size), ControlService(self._client, self._access)
+        sensing = SensorService(self._client, self._access, self._history_size, peer_features=self._peers.features)
+        return sensing, ControlService(self._client, self._access)
 
     @property
     def owner(self) -> str | None:

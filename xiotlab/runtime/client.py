@@ -17,18 +17,15 @@ import weakref
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-import slixmpp
-from slixmpp.exceptions import IqError, IqTimeout
-
 from ..errors import AuthenticationFailed, CannotConnect, CertificateError, ConnectionLost, NotConnected, TimedOut
 from ..protocol import stanza_errors
 from .connection import State
 from .discovery import Discovery
-from .link import DEFAULT_TIMEOUT, ErrorReader, IqKind, Link, message_text
+from .link import DEFAULT_TIMEOUT, ErrorReader, IqKind, Link
 from .loop import network
 from .xmpp import Endpoint, LabStream
 
-__all__ = ["DEFAULT_TIMEOUT", "ErrorReader", "IqKind", "XmppClient", "message_text"]
+__all__ = ["DEFAULT_TIMEOUT", "ErrorReader", "IqKind", "XmppClient"]
 
 log = logging.getLogger("xiotlab")
 
@@ -47,20 +44,42 @@ class XmppClient(Link[LabStream]):
                  trace_size: int = 2000, read_error: ErrorReader = stanza_errors.read_error,
                  reconnect: bool = True) -> None:  # fmt: skip
         self.endpoint = endpoint
+        self._address = 0  # which of the endpoint's addresses is in use (a cluster's nodes take turns)
         self.read_error = read_error  # error answers to exceptions, unless a request brings its own reader
         self.reconnect = reconnect
         super().__init__(LabStream(jid, password, endpoint), timeout=timeout, trace_size=trace_size)
         self.discovery = Discovery(self.stream, lambda: self.online)
         self._back = asyncio.Event()  # set while online, for calls that wait out a reconnection
-        self._in_flight: dict[asyncio.Future, str] = {}  # waiting iqs -> why they were ended, if they were
+        self._awaited: dict[asyncio.Future, str] = {}  # answers to our requests (see Link._ask) -> addressee
         _live.add(self)
 
     # --- connecting -------------------------------------------------------
 
     async def _attempt(self, timeout: float) -> bool:
-        """One try at getting online; True if the server resumed the previous session."""
+        """One try at getting online; True if the server resumed the previous session.
+
+        An endpoint with fallbacks (a cluster's nodes) has each tried in turn while none can be
+        reached; the one that answered is tried first next time.
+        """
+        addresses = len(self.endpoint.addresses)
+        for tried in range(1, addresses + 1):
+            try:
+                return await self._attempt_at(*self.endpoint.addresses[self._address], timeout)
+            except CannotConnect as e:
+                if isinstance(e, CertificateError) or tried == addresses == 1:
+                    raise
+                if tried == addresses:
+                    every = ", ".join(f"{host}:{port}" for host, port in self.endpoint.addresses)
+                    raise CannotConnect(f"{e} Every address of the lab was tried: {every}.") from None
+                self._address = (self._address + 1) % addresses
+            except TimedOut:
+                self._address = (self._address + 1) % addresses  # a node that hangs: the next one, next time
+                raise
+        raise AssertionError("unreachable")
+
+    async def _attempt_at(self, host: str | None, port: int | None, timeout: float) -> bool:
         result = await self._first_outcome(
-            lambda: self.stream.connect(self.endpoint.host, self.endpoint.port),
+            lambda: self.stream.connect(host, port),
             {
                 "session_start": lambda _: False,
                 "session_resumed": lambda _: True,
@@ -74,7 +93,7 @@ class XmppClient(Link[LabStream]):
             },
             timeout,
             lambda: TimedOut(
-                f"{self.jid.bare} did not get online at {self.endpoint.describe(self.jid.domain)} within "
+                f"{self.jid.bare} did not get online at {self._where()} within "
                 f"{timeout:g} s. Is the server running there? Check host and port, or pass a longer timeout."
             ),
         )
@@ -91,6 +110,11 @@ class XmppClient(Link[LabStream]):
         super()._went_online(resumed)
         self._back.set()
 
+    def _where(self) -> str:
+        """The address being tried (a cluster's node), as ``host:port``."""
+        host, port = self.endpoint.addresses[self._address]
+        return f"{host}:{port}" if host else f"{self.jid.domain} (via DNS)"
+
     def _auth_error(self) -> AuthenticationFailed:
         return AuthenticationFailed(
             f"The server refused {self.jid.bare}: wrong account name or password. "
@@ -99,13 +123,13 @@ class XmppClient(Link[LabStream]):
 
     def _connect_error(self, reason) -> CannotConnect:
         return CannotConnect(
-            f"Cannot connect to {self.endpoint.describe(self.jid.domain)} ({reason}). "
+            f"Cannot connect to {self._where()} ({reason}). "
             "Is the server running? For a lab, check `xiotlab server status`."
         )
 
     def _certificate_error(self, reason) -> CertificateError:
         return CertificateError(
-            f"The server at {self.endpoint.describe(self.jid.domain)} presented a certificate that does not "
+            f"The server at {self._where()} presented a certificate that does not "
             f"verify for {self.jid.domain!r} ({reason}). Give the right authority with `ca_file=` "
             "(for a lab: `lab.ca_file`). Verification is never switched off."
         )
@@ -114,7 +138,7 @@ class XmppClient(Link[LabStream]):
         if isinstance(reason, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(reason):
             return self._certificate_error(reason)
         return CannotConnect(
-            f"The connection to {self.endpoint.describe(self.jid.domain)} closed before {self.jid.bare} "
+            f"The connection to {self._where()} closed before {self.jid.bare} "
             f"got online ({reason or 'no reason given'})."
         )
 
@@ -138,14 +162,18 @@ class XmppClient(Link[LabStream]):
 
     def _went_down(self, reason) -> str:
         self._back.clear()
-        why = f"the connection to {self.endpoint.describe(self.jid.domain)} was lost ({reason or 'closed'})"
+        why = f"the connection to {self._where()} was lost ({reason or 'closed'})"
         self._end_calls_in_flight(why)
         return why
 
     def _end_calls_in_flight(self, why: str) -> None:
-        for waiting in self._in_flight:
-            self._in_flight[waiting] = why
-            waiting.cancel()
+        for answer, to in list(self._awaited.items()):
+            if not answer.done():
+                answer.set_exception(ConnectionLost(f"No answer from {to or 'the server'}: {why}."))
+
+    def _waiting(self, answer: asyncio.Future, to: str | None) -> None:
+        self._awaited[answer] = to or ""
+        answer.add_done_callback(lambda done: self._awaited.pop(done, None))
 
     async def ready(self, timeout: float | None = None) -> None:
         """Return once online: at once, or when a reconnection under way succeeds within ``timeout``."""
@@ -164,31 +192,6 @@ class XmppClient(Link[LabStream]):
 
     # --- sending ----------------------------------------------------------
 
-    async def iq(
-        self, iq: slixmpp.Iq, timeout: float | None = None, read_error: ErrorReader | None = None
-    ) -> slixmpp.Iq:
-        """Send ``iq`` and return the answer; errors and silence become typed exceptions.
-
-        ``read_error(error_iq)`` turns an error answer into the exception to raise, for
-        protocols whose errors say more than a condition (control parameters, say).
-        """
-        timeout = self.timeout if timeout is None else timeout
-        await self.ready(timeout)
-        waiting = asyncio.ensure_future(iq.send(timeout=timeout))
-        self._in_flight[waiting] = ""
-        try:
-            return await waiting
-        except IqTimeout:
-            raise TimedOut(f"{iq['to']} did not answer within {timeout:g} s.") from None
-        except IqError as e:
-            raise (read_error or self.read_error)(e.iq.xml) from None
-        except asyncio.CancelledError:
-            if self._in_flight.get(waiting):  # ended by a lost connection, not by our caller
-                raise ConnectionLost(f"No answer from {iq['to']}: {self._in_flight[waiting]}.") from None
-            raise
-        finally:
-            del self._in_flight[waiting]
-
     async def request(
         self,
         to: str | None,
@@ -199,12 +202,13 @@ class XmppClient(Link[LabStream]):
     ) -> ET.Element | None:
         """Send an iq of ``kind`` (get or set) carrying ``payload`` to ``to`` (None: our own account).
 
-        Returns the answer's payload (None for an empty result); see :meth:`iq` for errors.
+        Returns the answer's payload (None for an empty result). An error answer raises what
+        ``read_error`` (default: the client's) makes of it, silence :class:`~xiotlab.errors.TimedOut`,
+        a connection lost meanwhile :class:`~xiotlab.errors.ConnectionLost`.
         """
-        iq = self.stream.make_iq(ito=to, itype=kind)
-        iq.xml.append(payload)
-        answer = await self.iq(iq, timeout, read_error)
-        return next(iter(answer.xml), None)
+        timeout = self.timeout if timeout is None else timeout
+        await self.ready(timeout)
+        return self._payload(await self._ask(to, kind, payload, timeout), read_error)
 
     def send_message(self, to: str, payloads: Iterable[ET.Element], kind: str = "normal") -> None:
         """Send one message carrying ``payloads``, serialized here rather than by slixmpp.

@@ -22,7 +22,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 import slixmpp
-from slixmpp.exceptions import IqError, IqTimeout
 
 from ..errors import CannotConnect, NotConnected, TimedOut
 from ..protocol import stanza_errors
@@ -50,23 +49,43 @@ class ComponentClient(Link[ComponentStream]):
 
     ``identity`` is its XEP-0030 identity (category, type, name). Once online, a lost
     connection (the server restarted) is taken back by itself, as a participant's is.
+    ``fallbacks``: the same service's listeners on a cluster's other nodes, tried in turn
+    when the one in use cannot be reached.
     """
 
     def __init__(self, jid: str, secret: str, host: str, port: int, *,
+                 fallbacks: tuple[tuple[str, int], ...] = (),
                  identity: tuple[str, str, str] = ("component", "generic", "xiotlab"),
                  timeout: float = DEFAULT_TIMEOUT, trace_size: int = 2000) -> None:  # fmt: skip
         self.identity = identity
         self.read_error: ErrorReader = stanza_errors.read_error
         self.features: set[str] = set()
+        self._addresses = ((host, port), *fallbacks)
+        self._address = 0  # which address is in use (a cluster's nodes take turns)
         self._where = f"{host}:{port}"
         super().__init__(ComponentStream(jid, secret, host, port), timeout=timeout, trace_size=trace_size)
 
     # --- connecting -------------------------------------------------------
 
     async def _attempt(self, timeout: float) -> bool:
-        """One try at being accepted by the server (raising CannotConnect or TimedOut if not); never resumed."""
+        """One try at being accepted by the server (raising CannotConnect or TimedOut if not); never resumed.
+
+        With fallbacks, each address is tried in turn while none can be reached.
+        """
+        for tried in range(1, len(self._addresses) + 1):
+            host, port = self._addresses[self._address]
+            self._where = f"{host}:{port}"
+            try:
+                return await self._attempt_at(host, port, timeout)
+            except CannotConnect:
+                if tried == len(self._addresses):
+                    raise
+                self._address = (self._address + 1) % len(self._addresses)
+        raise AssertionError("unreachable")
+
+    async def _attempt_at(self, host: str, port: int, timeout: float) -> bool:
         result = await self._first_outcome(
-            self.stream.connect,
+            lambda: self.stream.connect(host, port),
             {
                 "session_start": lambda _: None,
                 "connection_failed": lambda e: CannotConnect(f"Cannot reach {self._where} ({e})."),
@@ -132,16 +151,8 @@ class ComponentClient(Link[ComponentStream]):
         """Send an iq of ``kind`` carrying ``payload`` to ``to``; the answer's payload, or a typed error."""
         if not self.online:
             raise NotConnected(f"{self.jid} is not connected to its server.")
-        timeout = self.timeout if timeout is None else timeout
-        iq = self.stream.make_iq(ito=to, itype=kind, ifrom=self.jid)
-        iq.xml.append(payload)
-        try:
-            answer = await iq.send(timeout=timeout)
-        except IqTimeout:
-            raise TimedOut(f"{to} did not answer {self.jid} within {timeout:g} s.") from None
-        except IqError as e:
-            raise (read_error or self.read_error)(e.iq.xml) from None
-        return next(iter(answer.xml), None)
+        answer = await self._ask(to, kind, payload, self.timeout if timeout is None else timeout, self.jid.full)
+        return self._payload(answer, read_error)
 
     def send_message(self, to: str, payloads: Iterable[ET.Element], kind: str = "normal") -> None:
         """Send one message from the component carrying ``payloads``."""

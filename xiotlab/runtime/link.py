@@ -15,15 +15,16 @@ import itertools
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, Literal, TypeVar
-from xml.sax.saxutils import quoteattr
 
 import slixmpp
 
-from ..errors import AuthenticationFailed, XmppError
+from ..errors import AuthenticationFailed, TimedOut, XmppError
+from .answers import Answers, payload_of
 from .connection import BACKOFF, Connection, State
 from .loop import network
 from .serving import Handler, Router
 from .trace import Trace
+from .wire import stanza_text
 from .xmpp import BaseStream
 
 DEFAULT_TIMEOUT = 10.0
@@ -42,6 +43,7 @@ class Link(Generic[S]):
     """
 
     reconnect = True  # once online, a lost stream is taken back by itself
+    read_error: ErrorReader  # error answers to exceptions, unless a request brings its own reader
 
     def __init__(self, stream: S, *, timeout: float, trace_size: int) -> None:
         self.timeout = timeout
@@ -51,7 +53,8 @@ class Link(Generic[S]):
         stream.add_filter("in", self._trace_in)
         stream.add_event_handler("disconnected", self._on_disconnected)
         self.connection = Connection()
-        self.router = Router(stream)
+        self.router = Router(stream, self.send_stanza)
+        self.answers = Answers(stream)
         self._leaving = False
         self._coming_back: asyncio.Task | None = None
 
@@ -202,11 +205,57 @@ class Link(Generic[S]):
 
     # --- sending and the trace ----------------------------------------------------
 
+    def send_stanza(self, stanza: ET.Element) -> None:
+        """Send ``stanza`` (a message, or an iq carrying IoT payloads), serialized here; the trace shows it.
+
+        slixmpp's serializer escapes text a character at a time: for a readout, or an event of a
+        thousand values, that was most of what sending cost (see :mod:`.wire`).
+        """
+        self.trace.record("out", stanza)
+        self.stream.send_text(stanza_text(stanza))
+
     def _send_message(self, message: ET.Element, payloads: Iterable[ET.Element]) -> None:
-        """Send ``message`` (no children yet) carrying ``payloads``, serialized here; the trace shows it."""
+        """Send ``message`` (no children yet) carrying ``payloads``."""
         message.extend(payloads)
-        self.trace.record("out", message)
-        self.stream.send_text(message_text(message))
+        self.send_stanza(message)
+
+    async def _ask(
+        self, to: str | None, kind: IqKind, payload: ET.Element, timeout: float, sender: str | None = None
+    ) -> ET.Element:
+        """Send an iq of ``kind`` carrying ``payload`` to ``to`` (from ``sender``, for a component); its answer.
+
+        The answer is the whole iq, a result or an error; :class:`~xiotlab.errors.TimedOut` if none
+        comes within ``timeout`` seconds.
+        """
+        iq_id = self.stream.new_id()
+        attributes = {"type": kind, "id": iq_id}
+        if to:
+            attributes["to"] = to
+        if sender:
+            attributes["from"] = sender
+        iq = ET.Element(f"{{{self.stream.default_ns}}}iq", attributes)
+        iq.append(payload)
+        answer = self.answers.expect(iq_id, to)
+        self._waiting(answer, to)
+        try:
+            self.send_stanza(iq)
+            async with asyncio.timeout(timeout):
+                return await answer
+        except TimeoutError:
+            raise TimedOut(f"{to or 'The server'} did not answer {self.jid} within {timeout:g} s.") from None
+        finally:
+            self.answers.forget(iq_id)
+            if not answer.done():
+                answer.cancel()  # not sent, or given up on: nobody is left to read what it would get
+
+    def _waiting(self, answer: asyncio.Future, to: str | None) -> None:
+        """``answer``, from ``to``, is awaited: a subclass that ends calls when its connection goes keeps it."""
+
+    def _payload(self, answer: ET.Element, read_error: ErrorReader | None) -> ET.Element | None:
+        """The payload of a result (None if empty); an error answer raises what ``read_error`` makes of it."""
+        if answer.get("type") == "error":
+            raise (read_error or self.read_error)(answer)
+        return payload_of(answer)
 
     def _trace_out(self, stanza):
         self.trace.record("out", stanza.xml)
@@ -215,10 +264,3 @@ class Link(Generic[S]):
     def _trace_in(self, stanza):
         self.trace.record("in", stanza.xml)
         return stanza
-
-
-def message_text(message: ET.Element) -> str:
-    attributes = "".join(f" {name}={quoteattr(value)}" for name, value in message.attrib.items())
-    # Payloads carry prefixed namespaces (ns0:resp): valid XML, and the trace shows them plainly.
-    body = "".join(ET.tostring(p, encoding="unicode") for p in message)
-    return f"<message{attributes}>{body}</message>"

@@ -67,7 +67,12 @@ def may_hold_secret(element: ET.Element) -> bool:
     ns, local = _split(element.tag)
     if ns == SASL:
         return local in SASL_PAYLOADS and bool(element.text)
-    return local == "iq" and any(_split(e.tag)[1] == "password" and e.text for e in element.iter())
+    return local == "iq" and any(_is_password(e) for e in element.iter())
+
+
+def _is_password(element: ET.Element) -> bool:
+    tag = element.tag
+    return isinstance(tag, str) and (tag == "password" or tag.endswith("}password")) and bool(element.text)
 
 
 def redacted(element: ET.Element) -> ET.Element:

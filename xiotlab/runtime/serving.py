@@ -62,8 +62,9 @@ Error texts may quote what the peer sent, and an answer over the server's stanza
 class Router:
     """The routes and request handlers of one stream."""
 
-    def __init__(self, stream: slixmpp.BaseXMPP) -> None:
+    def __init__(self, stream: slixmpp.BaseXMPP, send: Callable[[ET.Element], None]) -> None:
         self._stream = stream
+        self._send = send  # a stanza (XML), serialized and traced by the link
         self._routes: dict[str, dict[str, Callable]] = {}
         # First of all filters, before anything walks or copies a hostile stanza recursively.
         stream.add_filter("in", _cut_too_deep, order=0)
@@ -124,8 +125,6 @@ class Router:
         try:
             async with deadline:
                 payload = await handler(iq["from"], element)
-            answer = _reply(iq)
-            answer.xml.extend(payload or ())
         except asyncio.CancelledError:
             send_error(iq, "wait", "internal-server-error", "The device stopped answering: the request was cancelled.")
             task = asyncio.current_task()
@@ -134,7 +133,7 @@ class Router:
         except Exception as e:
             _refuse(iq, element, e, deadline_passed=deadline.expired())
         else:
-            answer.send()
+            self._send(_result(iq, payload or ()))
 
 
 class _PayloadMatcher(MatcherBase):
@@ -184,6 +183,17 @@ def send_error(iq: slixmpp.Iq, kind: str, condition: str, text: str, details: It
     answer["error"]["text"] = _error_text(text)
     answer["error"].xml.extend(details)
     answer.send()
+
+
+def _result(iq: slixmpp.Iq, payload: Iterable[ET.Element]) -> ET.Element:
+    """The result answering ``iq``, carrying ``payload``, as XML (see :func:`_reply` for the addresses)."""
+    xml = iq.xml
+    addresses = {"to": xml.get("from"), "id": xml.get("id")}
+    if getattr(iq.stream, "is_component", False):
+        addresses["from"] = xml.get("to")
+    result = ET.Element(xml.tag, {"type": "result", **{k: v for k, v in addresses.items() if v}})
+    result.extend(payload)
+    return result
 
 
 def _reply(iq: slixmpp.Iq, kind: str = "result") -> slixmpp.Iq:

@@ -19,6 +19,9 @@ from .secrets import REDACTED, redacted
 __all__ = ["REDACTED", "Trace", "TraceEntry", "redacted"]
 
 _STANZA_NAMESPACES = {"", "jabber:client", "jabber:server", "jabber:component:accept"}
+TEXT_PER_ELEMENT = 64
+"""Characters of text a trace weighs as much as one element (an element costs about that much memory)."""
+_ERROR_CONDITIONS = "urn:ietf:params:xml:ns:xmpp-stanzas"  # <item-not-found/>, <text/>: every error has them
 
 
 class TraceEntry:
@@ -38,9 +41,15 @@ class TraceEntry:
         # The protocols a stanza speaks: its payloads' namespaces, or its own outside the stanza
         # namespace (SASL, stream features). Plain <body/> and <status/> children name none.
         spoken = {_namespace(child.tag) for child in element} | {_namespace(element.tag)}
+        # A refusal names its protocol inside <error> (<paramError xmlns="urn:nfi:iot:ctr:1.0"/>):
+        # filtering by that protocol must show the error coming back, not only the request.
+        for child in element:
+            if _local(child.tag) == "error":
+                spoken |= {_namespace(detail.tag) for detail in child} - {_ERROR_CONDITIONS}
         self.namespaces = tuple(sorted(spoken - _STANZA_NAMESPACES))
-        # Two levels deep approximates the size of an IoT payload (a resp of many timestamps).
-        self.weight = 1 + sum(1 + len(child) for child in element)
+        # What it holds: its elements, and its text by the TEXT_PER_ELEMENT characters (a run of a
+        # thousand values is a few elements and tens of kilobytes of text).
+        self.weight = sum(1 + len(e.text or "") // TEXT_PER_ELEMENT for e in element.iter())
         self._element: ET.Element | None = redacted(element)
         self._xml: str | None = None
 
@@ -62,7 +71,8 @@ class TraceEntry:
 class Trace(Observable):
     """A bounded record of a client's stanzas, oldest first; observers get each new entry.
 
-    At most ``maxlen`` stanzas, and at most ``max_weight`` elements in all, are
+    At most ``maxlen`` stanzas, and at most ``max_weight`` elements in all (text counting one per
+    :data:`TEXT_PER_ELEMENT` characters), are
     kept: a stream of large event messages pushes old entries out sooner.
     """
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
+from asyncio import sslproto
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,15 +24,30 @@ from .loop import network
 
 CAPS_NODE = "https://github.com/xiotlab/xiotlab"  # XEP-0115: the software's URI, in every presence
 SM_WINDOW = 10  # stanzas between our stream management ack requests (the server asks as often)
+TLS_READ_BUFFER = 64 * 1024
+"""Bytes a TLS connection reads from its socket at a time. asyncio gives each one 256 kB, which was
+60% of what a thing weighs: a fleet of a thousand things carried 250 MB of empty buffers. Four
+TLS records (16 kB each) at a time keep a flat-out stream's reads few (see small_tls_buffers)."""
+_ASYNCIO_DEFAULT_TLS_BUFFER = 256 * 1024
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where and how to reach a server. ``host``/``port`` None: DNS, as any XMPP client does."""
+    """Where and how to reach a server. ``host``/``port`` None: DNS, as any XMPP client does.
+
+    ``fallbacks``: other ``(host, port)`` serving the same domain (the other nodes of a cluster),
+    tried in turn when the one in use cannot be reached while reconnecting.
+    """
 
     host: str | None = None
     port: int | None = None
     ca_file: Path | None = None
+    fallbacks: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def addresses(self) -> tuple[tuple[str | None, int | None], ...]:
+        """Where the server may be reached, first choice first."""
+        return ((self.host, self.port), *self.fallbacks)
 
     def describe(self, domain: str) -> str:
         return f"{self.host}:{self.port}" if self.host else f"{domain} (via DNS)"
@@ -106,6 +122,8 @@ class LabStream(BaseStream, slixmpp.ClientXMPP):
 
     def send_text(self, text: str) -> None:
         """Send a stanza this client serialized itself, in order with every other stanza."""
+        # Through the send queue, even when it looks empty: the stanza it took out last may still be
+        # waiting for an asynchronous filter (the capabilities hash of a presence), and must go first.
         self.send(StanzaText(text))
 
     def send_raw(self, data: str | bytes) -> None:
@@ -121,3 +139,14 @@ class LabStream(BaseStream, slixmpp.ClientXMPP):
                     management.window_counter = management.window
                     management.request_ack()
         super().send_raw(data)
+
+
+def small_tls_buffers(size: int = TLS_READ_BUFFER) -> None:
+    """Have asyncio give each TLS connection a read buffer of ``size`` bytes, unless someone chose already.
+
+    asyncio's TLS protocol makes its buffer as large as its class's ``max_size`` when a connection
+    starts TLS (256 kB by default). The setting is the process's: a kernel's TLS connections are its
+    lab participants', and reads of four TLS records at a time cost nothing measurable to anyone else.
+    """
+    if sslproto.SSLProtocol.max_size == _ASYNCIO_DEFAULT_TLS_BUFFER:
+        sslproto.SSLProtocol.max_size = size

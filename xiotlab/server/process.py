@@ -30,8 +30,18 @@ _spawner_lock = threading.Lock()
 _tied: list[subprocess.Popen] = []  # servers that get SIGTERM when the spawner thread exits
 
 
-def spawn(command: Sequence[str], *, log: Path, cwd: Path, tied_to_this_process: bool) -> subprocess.Popen:
+def spawn(
+    command: Sequence[str],
+    *,
+    log: Path,
+    cwd: Path,
+    tied_to_this_process: bool,
+    env: dict[str, str] | None = None,
+    umask: int = -1,
+) -> subprocess.Popen:
     """Start ``command`` in the foreground of a child process, its output appended to ``log``.
+
+    ``env``: the child's environment, if not this process's. ``umask``: the child's, if not ours.
 
     ``tied_to_this_process``: the child gets SIGTERM when this Python process ends,
     however it ends. Otherwise it runs in a session of its own and outlives us.
@@ -50,6 +60,8 @@ def spawn(command: Sequence[str], *, log: Path, cwd: Path, tied_to_this_process:
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=cwd,
+            env=env,
+            umask=umask,
             start_new_session=not tied_to_this_process,
         ).result()
         if tied_to_this_process:
@@ -155,10 +167,15 @@ def check_port_free(host: str, port: int) -> None:
             raise
 
 
-def port_again(kept: Path, host: str) -> int | None:
-    """The port kept in file ``kept`` from last time, if free now: clients that knew it come back by themselves."""
+def port_again(kept: Path | int | None, host: str) -> int | None:
+    """The port used last time (kept in file ``kept``, or ``kept`` itself), if free now, else None.
+
+    Clients that knew it come back by themselves.
+    """
     try:
-        port = int(kept.read_text())
+        port = kept if isinstance(kept, int) else int(kept.read_text()) if kept is not None else None
+        if port is None:
+            return None
         check_port_free(host, port)
     except (OSError, ValueError, PortInUse):
         return None

@@ -1,8 +1,10 @@
 """Running one private Prosody: its configuration, its process, its port.
 
 The configuration keeps every path inside the lab home, binds loopback only,
-requires TLS, and leaves out server-to-server and the ``limits`` module
-(Debian's default throttles clients to 10 kB/s).
+requires TLS, and leaves out the ``limits`` module (Debian's default throttles
+clients to 10 kB/s). Server-to-server is off, unless the lab federates
+(:mod:`.federation`): then it listens on its own address, requires encryption
+and a valid certificate both ways, and trusts only the authorities it was given.
 
 A lab that belongs to a Python process must die with it, even when that
 process is killed: the server is started under ``setpriv --pdeathsig``, from
@@ -14,14 +16,18 @@ sends the parent-death signal when the *thread* that forked exits
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PortInUse, ProsodyNotInstalled, ServerStartFailed
 from . import process as _process
+from .federation import RELOAD_DNS_MODULE, S2S_PORT, FederationFiles
 from .process import STOP_TIMEOUT as STOP_TIMEOUT
 from .process import check_port_free as check_port_free
 from .process import free_port as free_port
@@ -67,6 +73,27 @@ def find_prosody() -> str:
     return path
 
 
+@functools.cache
+def lua_module_loads(module: str) -> bool:
+    """Whether Prosody's Lua interpreter (the one its script names) can load ``module``.
+
+    True when that cannot be told (no interpreter line): the check is a courtesy, Prosody's log
+    says the rest.
+    """
+    try:
+        first = Path(find_prosody()).read_text(errors="replace").split("\n", 1)[0]
+    except OSError:
+        return True
+    interpreter = first.removeprefix("#!").split()[-1] if first.startswith("#!") else ""
+    if not interpreter.startswith("lua") or not shutil.which(interpreter):
+        return True
+    probe = [interpreter, "-e", f"require {_lua(module)}"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=START_TIMEOUT).returncode == 0
+    except subprocess.TimeoutExpired:
+        return True
+
+
 def _lua(text: str | Path) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -81,11 +108,13 @@ def render_config(
     key: Path,
     components: dict[str, str] | None = None,
     component_port: int | None = None,
+    federation: FederationFiles | None = None,
 ) -> str:
     """Prosody's configuration for a private lab on ``host:port`` serving ``domain``.
 
     ``components`` maps each external component's address to its secret (XEP-0114); they connect
     to ``component_port``, on loopback only whatever ``host`` is: that stream is not encrypted.
+    ``federation``: the lab talks to other labs on ``host`` port 5269, with those files.
     """
     components = components or {}
     modules = [
@@ -100,7 +129,10 @@ def render_config(
         "time",
         "version",
         "smacks",
+        "admin_shell",  # its socket (data/prosody.sock, the user's only) tells the lab panel who is online
     ]
+    if federation:
+        modules.append(RELOAD_DNS_MODULE)  # the second re-reads the hosts file at a reload (see .federation)
     return "\n".join(
         [
             "-- Written by xiotlab at every start; edits are overwritten.",
@@ -112,9 +144,9 @@ def render_config(
             f"c2s_ports = {{ {port} }}",
             "c2s_direct_tls_ports = { }",
             "legacy_ssl_ports = { }",
-            "s2s_ports = { }",
+            *(_federation_lines(host, federation) if federation else ["s2s_ports = { }"]),
             "modules_enabled = { " + ", ".join(_lua(m) for m in modules) + " }",
-            'modules_disabled = { "s2s", "limits" }',
+            'modules_disabled = { "limits" }' if federation else 'modules_disabled = { "s2s", "limits" }',
             "c2s_require_encryption = true",
             # Prosody leaves Nagle's algorithm on: with the peer's delayed acknowledgements, the last part
             # of a large stanza (a page of search results, a readout) then waited 40 ms to be sent.
@@ -140,6 +172,45 @@ def render_config(
             "",
         ]
     )
+
+
+def _federation_lines(host: str, files: FederationFiles) -> list[str]:
+    """Server-to-server on ``host``: encrypted, certificates checked both ways against the lab's bundle only."""
+    return [
+        f"s2s_ports = {{ {S2S_PORT} }}",
+        f"s2s_interfaces = {{ {_lua(host)} }}",
+        "s2s_require_encryption = true",
+        "s2s_secure_auth = true",  # a certificate that does not verify for its domain is refused, no dialback
+        # Only the lab's own CA and those it was told to trust: capath points at the lab's own directory,
+        # not /etc/ssl/certs, so no public authority can vouch for a lab.
+        f"ssl = {{ cafile = {_lua(files.cafile)}, capath = {_lua(files.cafile.parent)} }}",
+        f"unbound = {{ hoststxt = {_lua(files.hosts)} }}",
+        f"plugin_paths = {{ {_lua(files.plugins)} }}",
+    ]
+
+
+def reload(pid: int) -> None:
+    """Have the Prosody ``pid`` re-read its configuration and certificates (SIGHUP), keeping every session.
+
+    Prosody installs its SIGHUP handler only once its event loop runs, a moment after its ports
+    open; before that the signal's default action would kill it, so this waits for the handler.
+    """
+    deadline = time.monotonic() + START_TIMEOUT
+    while not _catches(pid, signal.SIGHUP):
+        if time.monotonic() > deadline:
+            raise ServerStartFailed(f"The lab server (pid {pid}) is not ready to reload its configuration.")
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGHUP)
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (the SigCgt mask of /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        raise ServerStartFailed(f"The lab server (pid {pid}) is not running.") from None
+    mask = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+    return bool(int(mask, 16) >> (signum - 1) & 1)
 
 
 def launch(files: ServerFiles, *, tied_to_this_process: bool) -> subprocess.Popen:

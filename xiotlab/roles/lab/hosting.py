@@ -39,7 +39,9 @@ class LabServices:
         self.services: list[Service] = []
         for name, (identity, make) in SERVICES.items():
             access = lab.component(name)
-            client = ComponentClient(access.jid, access.secret, access.host, access.port, identity=identity)
+            client = ComponentClient(
+                access.jid, access.secret, access.host, access.port, fallbacks=access.fallbacks, identity=identity
+            )
             self.clients[name] = client
             self.services.append(make(client, self.store))
 
