@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager, start_new_kernel
 
@@ -263,21 +264,24 @@ def comm_updates(messages: Iterable[Received], comm_id: str, key: str | None = N
     ]
 
 
-def carries_traces(message: Received) -> bool:
-    """A plotly ``FigureWidget`` update that carries trace arrays (x and y as binary buffers).
-
-    A figure sends four comm messages per ``batch_update``: two edit ids, this
-    one, and a reset of ``_py2js_update`` to null.
-    """
-    update = message.content["data"].get("state", {}).get("_py2js_update")
-    return bool(update and "x" in update.get("style_data", {}) and message.msg["buffers"])
+def carries_values(message: Received) -> bool:
+    """A live plot chart's custom message that carries values (times and values as float64 buffers)."""
+    data = message.content.get("data", {})
+    content = data.get("content") if data.get("method") == "custom" else None
+    return bool(isinstance(content, dict) and content.get("kind") in ("window", "delta") and message.msg["buffers"])
 
 
-def figure_updates(messages: Iterable[Received], comm_id: str) -> list[Received]:
-    """The updates of figure ``comm_id`` among ``messages`` that carry trace data: one per redraw."""
-    return [m for m in comm_updates(messages, comm_id, "_py2js_update") if carries_traces(m)]
+def chart_updates(messages: Iterable[Received], comm_id: str) -> list[Received]:
+    """The messages of chart ``comm_id`` among ``messages`` that carry values: one per redraw."""
+    return [m for m in messages if m.type == "comm_msg" and m.comm_id == comm_id and carries_values(m)]
 
 
 def points_in(message: Received) -> int:
-    """How many points the first trace of a figure update carries."""
-    return message.content["data"]["state"]["_py2js_update"]["style_data"]["y"][0]["shape"][0]
+    """How many values of the first line a chart message carries."""
+    return len(message.msg["buffers"][1]) // 8 if len(message.msg["buffers"]) > 1 else 0
+
+
+def times_in(message: Received) -> list[float]:
+    """The times (POSIX seconds) of the first line's values a chart message carries."""
+    buffers = message.msg["buffers"]
+    return [float(t) for t in np.frombuffer(bytes(buffers[0]), dtype="<f8")] if buffers else []

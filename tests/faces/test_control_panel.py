@@ -251,3 +251,23 @@ def test_a_given_form_is_used_as_is_and_close_stops_the_panel(lamp, panels):
     panel.close()
     row.input.value = True  # a closed panel sends nothing
     assert "closed" in repr(panel) and calls == []
+
+
+def test_a_value_typed_off_the_step_shows_what_the_thing_then_holds(lamp, panels):
+    alice, thing, _ = lamp
+    row = panels(alice, thing.jid).rows["brightness"]  # 0 to 100, step 0.5
+    assert isinstance(row.typed, ipywidgets.FloatText)
+    from_another_thread(row.typed, 22.2)
+    assert eventually(lambda: row.status.value == SET)
+    assert thing.controls["brightness"] == 22.0
+    assert eventually(lambda: row.typed.value == 22.0 and row.input.value == 22.0)  # not 22.2 with ✓
+
+
+@pytest.mark.parametrize("typed", [150.0, -5.0])
+def test_a_value_typed_out_of_range_is_sent_and_the_refusal_shows(lamp, panels, typed):
+    alice, thing, calls = lamp
+    row = panels(alice, thing.jid).rows["brightness"]
+    from_another_thread(row.typed, typed)  # not clamped to 100 or 0 on the way
+    assert eventually(lambda: row.status.value == FAILED and row.error.value != "")
+    assert thing.controls["brightness"] == 50.0 and ("brightness", typed) not in calls
+    assert eventually(lambda: row.typed.value == 50.0 and row.input.value == 50.0)

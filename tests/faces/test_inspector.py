@@ -150,7 +150,7 @@ def test_new_stanzas_show_live_and_pause_and_clear_work_on_the_view_only(widgets
     assert eventually(lambda: len(shown(view)) == 4)
     assert eventually(lambda: "bob@lab" in options(view.peer))
 
-    view.pause.value = True
+    view.pause()
     trace.record("in", message(4))
     trace.record("in", message(5))
     assert eventually(lambda: "2 newer not shown" in view.summary.value)
@@ -158,7 +158,7 @@ def test_new_stanzas_show_live_and_pause_and_clear_work_on_the_view_only(widgets
     view.direction.value = "out"  # filters still apply to the frozen view
     assert eventually(lambda: len(shown(view)) == 1)
     view.direction.value = inspector_module.ALL
-    view.pause.value = False
+    view.resume()
     assert eventually(lambda: len(shown(view)) == 6)
 
     view.clear.click()
@@ -241,3 +241,46 @@ def test_close_stops_following():
     assert view._on_entry not in trace._observers
     trace.record("in", message(0))  # must not raise
     view.close()
+
+
+def test_an_error_counts_as_the_protocol_its_cause_is_in():
+    trace = Trace()
+    error = ET.fromstring(
+        "<iq xmlns='jabber:client' type='error' from='lamp@lab/a' id='s1'><error type='modify'>"
+        "<bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+        "<paramError xmlns='urn:nfi:iot:ctr:1.0' var='brightness'>out of range</paramError></error></iq>"
+    )
+    assert trace.record("in", error).namespaces == ("urn:nfi:iot:ctr:1.0",)
+
+
+def test_filtering_by_the_control_protocol_shows_the_set_and_its_refusal_newest_last(lab, online, name, widgets):
+    alice = online(Owner, name("alice"))
+    lamp = Thing(name("lamp"), owner=alice.jid, lab=lab, timeout=5)
+    lamp.control("brightness", type=float, min=0, max=100, value=50.0)(lambda value: None)
+    online(lamp)
+    alice.befriend(lamp.jid)
+    view = widgets(Inspector(alice)).filter(namespace="urn:nfi:iot:ctr:1.0")
+    with pytest.raises(StanzaError):
+        alice.set(lamp.jid, {"brightness": 150.0})
+    # (the owner first fetched the control form: a get in the same protocol)
+    assert eventually(lambda: len(shown(view)) >= 2 and "paramError" in shown(view)[-1])
+    sent, refused = shown(view)[-2:]
+    assert "data-direction='out'" in sent and "&lt;set</span>" in sent and "data-direction='in'" in refused
+    # The view scrolls inside a reversed column (a box outside the HTML): it opens at its end, the newest stanza.
+    assert view.scroller.layout.flex_flow == "column-reverse" and view.scroller.layout.overflow == "auto"
+    assert view.scroller.children == (view.stanzas,)
+
+
+def test_pause_and_resume_are_methods_as_on_a_plot(widgets):
+    trace = Trace()
+    view = widgets(Inspector(trace))
+    trace.record("in", message(1))
+    view._redraws.now()
+    view.pause()
+    assert view.pause_button.value and view.pause_button.description == "Resume" and "paused" in repr(view)
+    trace.record("in", message(2))
+    view._redraws.now()
+    assert len(shown(view)) == 1
+    view.resume()
+    view._redraws.now()
+    assert len(shown(view)) == 2 and "live" in repr(view)

@@ -58,6 +58,7 @@ def offline(tmp_path):
 COMMANDS = (
     "lab",
     "connect",
+    "join",
     "disconnect",
     "roster",
     "befriend",
@@ -205,7 +206,7 @@ def test_widgets_come_from_the_magics_and_a_plot_is_reused(ip, name):
     plot = xmpp(ip, f"plot {thermo} t --window 30s")
     assert isinstance(plot, LivePlot) and plot.seconds == 30
     assert xmpp(ip, f"plot {thermo} t") is plot
-    assert eventually(lambda: plot.figure.data and len(plot.figure.data[0].y) > 0)
+    assert eventually(lambda: len(plot.series.get("t", ())) > 0 and plot.chart.messages > 0)
     assert isinstance(xmpp(ip, f"panel {thermo}"), ControlPanel)
     assert isinstance(xmpp(ip, "roster"), Roster)
     assert isinstance(xmpp(ip, f"log --peer {thermo}"), Inspector)
@@ -347,3 +348,10 @@ def test_a_full_jid_is_another_server_without_starting_a_lab(offline):
         host, name = None, "me@example.org"
 
     assert offline._elsewhere(Args) and offline.session.lab is None
+
+
+def test_a_command_without_arguments_names_only_what_is_required(ip):
+    with pytest.raises(UsageError, match=r"required: JID\[/NODE\] \(usage: %xmpp read .*\[FIELD \.\.\.\]\)"):
+        xmpp(ip, "read")
+    with pytest.raises(UsageError, match=r"required: JID\[/NODE\], FIELD \(usage"):
+        xmpp(ip, "plot")

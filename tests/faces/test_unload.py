@@ -96,8 +96,8 @@ def test_in_a_fresh_process_unload_leaves_exactly_the_threads_of_before(tmp_path
         shell.run_line_magic("config", "XmppMagics.home = {str(tmp_path)!r}")
         use_everything(shell, lambda prefix: prefix + "-" + uuid.uuid4().hex[:6])
         shell.run_line_magic("unload_ext", "xiotlab")
-        # the network thread, its workers, the UI thread, the spawner and the warm-up: all gone
-        assert eventually(lambda: names() == before), sorted(names() - before)
+        # the network thread, its workers, the UI thread, and the spawner: all gone
+        assert eventually(lambda: names() == before, seconds=20), sorted(names() - before)  # a loaded machine is slow
         print("same threads")
         """
     )

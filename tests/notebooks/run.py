@@ -72,8 +72,11 @@ def problems(notebook: nbformat.NotebookNode) -> list[str]:
     return found
 
 
-def slim(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook without widget state and without widget views (they cannot render from a file)."""
+def slim(notebook: nbformat.NotebookNode, home: str | None = None) -> nbformat.NotebookNode:
+    """The notebook without widget state and without widget views (they cannot render from a file).
+
+    The runner's temporary lab home reads as ``~/.xiotlab``, the home a learner's lab has.
+    """
     notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
@@ -82,7 +85,17 @@ def slim(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         for output in cell.outputs:
             if WIDGET_VIEW in output.get("data", {}):
                 output["data"].pop(WIDGET_VIEW)
+            if home:
+                _replace(output, home, "~/.xiotlab")
     return notebook
+
+
+def _replace(output: nbformat.NotebookNode, old: str, new: str) -> None:
+    if isinstance(output.get("text"), str):
+        output["text"] = output["text"].replace(old, new)
+    for kind, value in output.get("data", {}).items():
+        if isinstance(value, str):
+            output["data"][kind] = value.replace(old, new)
 
 
 def main(paths: list[str]) -> int:
@@ -93,7 +106,7 @@ def main(paths: list[str]) -> int:
             if problems(notebook):
                 print(f"{path}: " + "; ".join(problems(notebook)), file=sys.stderr)
                 return 1
-            nbformat.write(slim(notebook), path)
+            nbformat.write(slim(notebook, home), path)
             print(f"{path}: executed and saved")
     return 0
 

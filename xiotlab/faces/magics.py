@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import importlib
 import os
 import shlex
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
@@ -30,6 +28,7 @@ from ..roles import Owner
 from ..roles.readout import node_label
 from ..runtime import network
 from ..server import LabServer, prosody
+from ..server.classroom import read_handout
 from .session import NotebookSession, as_seconds, parse_tags, split_node
 from .widgets.control_panel import ControlPanel
 from .widgets.inspector import Inspector
@@ -102,7 +101,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments"):  # the extra words might be a password: never echo them
             message = "unexpected extra words on the line"
+        elif message.startswith(_REQUIRED):
+            message = self._really_required(message)
         raise UsageError(f"{self.prog}: {message}. `%xmpp help` lists every command.")
+
+    def _really_required(self, message: str) -> str:
+        """argparse names optional positionals (``FIELD ...``) among the missing ones: leave them out."""
+        optional = {action.metavar or action.dest for action in self.positionals() if action.nargs in ("*", "?")}
+        missing = [name for name in message[len(_REQUIRED) :].split(", ") if name not in optional]
+        return f"{_REQUIRED}{', '.join(missing)} (usage: {self.one_line_usage()})"
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         raise UsageError(message or self.format_usage())
@@ -110,6 +117,9 @@ class _Parser(argparse.ArgumentParser):
     def one_line_usage(self) -> str:
         """``%xmpp read [--category CATEGORY] JID [FIELD ...]``, unwrapped."""
         return " ".join(self.format_usage().split()[1:])  # without "usage:"
+
+
+_REQUIRED = "the following arguments are required: "
 
 
 def _build_parser() -> _Parser:
@@ -146,6 +156,11 @@ def _add_lab_commands(parser: _Parser) -> None:
     connect.add_argument("--port", type=int, help="another server's port")
     connect.add_argument("--ca-file", metavar="FILE", help="the authority that signed another server's certificate")
     connect.add_argument("--password-env", metavar="VAR", help="the environment variable holding the password")
+    join = parser.add_command("join", "join a class server as the student a hand-out file names (password inside)")
+    join.add_argument("file", metavar="FILE", help="the hand-out file your teacher gave you (studentNN.json)")
+    join.add_argument(
+        "--as", dest="role", choices=("owner", "thing"), default="owner", help="the role (default: %(default)s)"
+    )
     disconnect = parser.add_command("disconnect", "take the current participant (or NAME) offline")
     disconnect.add_argument("name", nargs="?", metavar="NAME")
 
@@ -279,8 +294,6 @@ class XmppMagics(Magics):
         "from; without it, `connect` asks with getpass.",
     ).tag(config=True)
 
-    warm_up: threading.Thread | None = None  # the import load starts, which unload waits for
-
     def __init__(self, shell=None, **kwargs) -> None:
         super().__init__(shell, **kwargs)
         self.session = NotebookSession(home=self.home, timeout=self.timeout)
@@ -395,6 +408,12 @@ class XmppMagics(Magics):
         if args.owner and args.role == "thing":
             options["owner"] = args.owner
         return self.session.connect(args.name, args.role, **options)
+
+    def _join(self, args):
+        # The password goes from the file to the participant: never to the notebook, the line or a repr.
+        handout = read_handout(args.file)
+        where = dict(host=handout.address, port=handout.port, ca_file=handout.ca_file)
+        return self.session.connect(handout.jid, args.role, password=handout.password, **where)
 
     def _elsewhere(self, args) -> bool:
         """Whether ``connect`` goes to another server than the lab (and so needs a password)."""
@@ -630,11 +649,6 @@ def load_ipython_extension(shell) -> None:
     """``%load_ext xiotlab``: register ``%xmpp`` and ``%%thing`` and their tab completion."""
     magics = XmppMagics(shell)
     shell.register_magics(magics)
-    # The first plotly figure imports plotly's renderers (nbformat, jsonschema: seconds in a kernel).
-    magics.warm_up = threading.Thread(
-        target=importlib.import_module, args=("plotly.io._renderers",), name="xiotlab-warm-up", daemon=True
-    )
-    magics.warm_up.start()
     shell.set_hook("complete_command", lambda _, event: magics.complete(event.symbol, event.line), str_key="%xmpp")
 
 
@@ -643,8 +657,7 @@ def unload_ipython_extension(shell) -> None:
 
     The session's participants go offline and a private lab stops. Then the
     threads go, each unless something of the user's still needs it: the UI
-    thread (a widget made in Python starts it again when it next redraws), the
-    warm-up import (waited for: an import cannot be interrupted), the network
+    thread (a widget made in Python starts it again when it next redraws), the network
     thread with its worker threads (kept while anything else runs on it, such
     as participants made in Python and still online; its idle workers end
     anyway), and the thread that starts lab servers (kept while a server it
@@ -659,7 +672,5 @@ def unload_ipython_extension(shell) -> None:
     else:
         session.disconnect_all()
     stop_ui_thread()
-    if magics.warm_up is not None:
-        magics.warm_up.join()
     network.release_idle()
     prosody.release_spawner()

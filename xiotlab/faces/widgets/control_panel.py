@@ -10,7 +10,9 @@ parameter                          input
 =================================  =============================================
 boolean                            Checkbox
 with options (enumerations)        Dropdown
-int, long, double with min & max   IntSlider / FloatSlider, sent on release
+int, long, double with min & max   IntSlider / FloatSlider, sent on release, and a
+                                   box to type a value in (``typed``): out of range
+                                   too, so the thing's refusal shows, never clamped
 int, long, double otherwise        IntText / FloatText
 date                               DatePicker
 time, dateTime, duration, color    Text in ISO 8601 / RRGGBB (placeholder shows how)
@@ -92,6 +94,8 @@ class ParameterRow:
     def __init__(self, parameter: ControlParameter, value: Any) -> None:
         self.parameter = parameter
         self.input = _input_for(parameter, value)
+        # A slider clamps what is typed into its readout; this box sends what was typed, as typed.
+        self.typed = _typed_for(parameter, value) if isinstance(self.input, _SLIDERS) else None
         self.label = ipywidgets.Label(
             parameter.label or parameter.name,
             tooltip=parameter.description or None,
@@ -99,7 +103,8 @@ class ParameterRow:
         )
         self.status = ipywidgets.Label("", layout=ipywidgets.Layout(width="2em"))
         self.error = ipywidgets.Label("", style={"text_color": _RED})
-        self.box = ipywidgets.HBox([self.label, self.input, self.status, self.error])
+        inputs = [self.input] if self.typed is None else [self.input, self.typed]
+        self.box = ipywidgets.HBox([self.label, *inputs, self.status, self.error])
         self.state = ""  # the status to show: "", SENDING, SET or FAILED
         self.why = ""  # why the last value was refused
         self.show = _KEEP  # a value to put into the input at the next draw
@@ -117,12 +122,15 @@ class ParameterRow:
             value, self.show = self.show, _KEEP
             with quiet:
                 self.input.value = _to_input(self.parameter, value)
+                if self.typed is not None:
+                    self.typed.value = self.input.value
         self.status.value = self.state
         self.error.value = self.why
 
     def close(self) -> None:
-        for widget in (self.box, self.label, self.input, self.status, self.error):
-            widget.close()
+        for widget in (self.box, self.label, self.input, self.typed, self.status, self.error):
+            if widget is not None:
+                widget.close()
 
     def __repr__(self) -> str:
         return f"<ParameterRow {self.name}: {type(self.input).__name__} {self.input.value!r} {self.state}{self.why}>"
@@ -304,8 +312,9 @@ class ControlPanel(ipywidgets.VBox):
                 self._accepted[row.name] = value
             if number == row.sent:
                 row.state = SET if error is None else FAILED
-                if error is not None:
-                    row.show = self._accepted.get(row.name)
+                # What the thing holds now: the value sent (on the step grid: 22.2 typed with step
+                # 0.5 went as 22.0), or after a refusal the last value it accepted.
+                row.show = value if error is None else self._accepted.get(row.name)
             if error is not None:
                 self._show_refusal(row, number, value, error)
         self._redraws.request()
@@ -368,7 +377,9 @@ class ControlPanel(ipywidgets.VBox):
 
     def _row(self, parameter: ControlParameter) -> ParameterRow:
         row = ParameterRow(parameter, self._accepted.get(parameter.name))
-        row.input.observe(guarded(self.errors, functools.partial(self._changed, row)), names="value")
+        for widget in (row.input, row.typed):
+            if widget is not None:
+                widget.observe(guarded(self.errors, functools.partial(self._changed, row)), names="value")
         return row
 
 
@@ -403,6 +414,21 @@ def _number_input(p: ControlParameter, common: dict) -> ipywidgets.ValueWidget:
     step = p.step or _default_step(p.max - p.min)
     return ipywidgets.FloatSlider(
         min=p.min, max=p.max, step=step, continuous_update=False, readout_format=f".{_decimals(step)}f", **common
+    )
+
+
+_SLIDERS = (ipywidgets.IntSlider, ipywidgets.FloatSlider)
+
+
+def _typed_for(p: ControlParameter, value: Any) -> ipywidgets.ValueWidget:
+    """A box to type a number in, unbounded: the thing, not the widget, says what is out of range."""
+    kind = ipywidgets.FloatText if p.type is T.DOUBLE else ipywidgets.IntText
+    return kind(
+        value=_to_input(p, value),
+        disabled=p.read_only,
+        continuous_update=False,
+        tooltip=f"type a value ({p.min} to {p.max})",
+        layout=ipywidgets.Layout(width="7em"),
     )
 
 

@@ -6,8 +6,12 @@
 Each stanza shows its direction (→ sent, ← received), the local time to the
 millisecond, the peer, and its XML indented and coloured. Filters narrow the
 view by peer (bare JID; "(server)" for stanzas with none), by the namespaces
-of a stanza's payloads, and by direction. *Pause* freezes the view to read it
-while the session goes on; *Clear* empties the view only: the trace itself is
+of a stanza's payloads (an error's too: ``<paramError xmlns="urn:nfi:iot:ctr:1.0"/>``
+counts as that protocol), and by direction. The view opens scrolled to the
+newest stanza and stays there; scrolled up, it stays where the reader put it
+while stanzas arrive (the scrolling box is a widget of its own, not part of the
+HTML each redraw replaces). *Pause* (or :meth:`Inspector.pause`) freezes the
+view to read it while the session goes on; *Clear* empties the view only: the trace itself is
 shared (other inspectors, your own code) and keeps every stanza, and stanzas
 that arrive after the click show as usual.
 
@@ -69,12 +73,15 @@ class Inspector(ipywidgets.VBox):
     peer, namespace, direction:
         The filter widgets (``Dropdown``, ``Dropdown``, ``ToggleButtons``). Peer and
         namespace offer what the trace holds; :meth:`filter` sets any of them from code.
-    pause:
-        ``ToggleButton``: while down, the view stays as it was (filters still apply to it).
+    pause_button:
+        ``ToggleButton``: while down, the view stays as it was (filters still apply to it);
+        :meth:`pause` and :meth:`resume` press and release it from code.
     clear:
         ``Button``: empties the view (not the trace); later stanzas show as usual.
     stanzas:
         The ``HTML`` widget holding the stanzas.
+    scroller:
+        The ``Box`` that scrolls them: it outlives every redraw, so does the reader's position.
     summary:
         A line saying how many stanzas show, of how many.
     errors:
@@ -93,30 +100,49 @@ class Inspector(ipywidgets.VBox):
         self._counts = (0, 0)
         self.errors = error_area()
         self._make_controls()
-        self.stanzas = ipywidgets.HTML(layout=ipywidgets.Layout(max_height="36em", overflow="auto"))
+        self.stanzas = ipywidgets.HTML(layout=ipywidgets.Layout(flex="0 0 auto"))  # its box scrolls, it does not shrink
+        self.scroller = _scroller(self.stanzas)
         self.summary = ipywidgets.HTML()
         self._redraws = Redraws(self._render, rate=rate, errors=self.errors)
-        self._bar = ipywidgets.HBox([self.peer, self.namespace, self.direction, self.pause, self.clear])
-        super().__init__(children=[self._bar, self.summary, self.stanzas, self.errors])
+        self._bar = ipywidgets.HBox(
+            [self.peer, self.namespace, self.direction, self.pause_button, self.clear],
+            layout=ipywidgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
+        super().__init__(children=[self._bar, self.summary, self.scroller, self.errors])
         # Drawn once here, before observing: afterwards only the UI thread draws, never two at once.
         self._redraws.now()
         self.trace.observe(self._on_entry)
         self._redraws.request()  # what arrived between the first draw and observing
 
     def _make_controls(self) -> None:
-        self.peer = ipywidgets.Dropdown(options=[("all peers", ALL)], value=ALL, description="peer")
-        self.namespace = ipywidgets.Dropdown(options=[("all namespaces", ALL)], value=ALL, description="namespace")
-        self.direction = ipywidgets.ToggleButtons(options=DIRECTIONS, value=ALL)
-        self.pause = ipywidgets.ToggleButton(
-            description="Pause", icon="pause", tooltip="Freeze the view to read it; the trace goes on"
+        # Widths from the content: long JIDs and "Pause" must not be cut, the buttons stay on one row.
+        wide = ipywidgets.Layout(width="auto", min_width="16em")
+        label = {"description_width": "initial"}
+        self.peer = ipywidgets.Dropdown(
+            options=[("all peers", ALL)], value=ALL, description="peer", layout=wide, style=label
+        )
+        self.namespace = ipywidgets.Dropdown(
+            options=[("all namespaces", ALL)], value=ALL, description="namespace", layout=wide, style=label
+        )
+        self.direction = ipywidgets.ToggleButtons(
+            options=DIRECTIONS, value=ALL, style={"button_width": "auto"}, layout={"width": "auto"}
+        )
+        self.pause_button = ipywidgets.ToggleButton(
+            description="Pause",
+            icon="pause",
+            tooltip="Freeze the view to read it; the trace goes on",
+            layout={"width": "auto", "min_width": "7em"},
         )
         self.clear = ipywidgets.Button(
-            description="Clear", icon="eraser", tooltip="Empty this view; the trace itself keeps every stanza"
+            description="Clear",
+            icon="eraser",
+            tooltip="Empty this view; the trace itself keeps every stanza",
+            layout={"width": "auto", "min_width": "6em"},
         )
         redraw = guarded(self.errors, lambda _: self._redraws.request())
         for control in (self.peer, self.namespace, self.direction):
             control.observe(redraw, names="value")
-        self.pause.observe(guarded(self.errors, self._on_pause), names="value")
+        self.pause_button.observe(guarded(self.errors, self._on_pause), names="value")
         self.clear.on_click(guarded(self.errors, self._on_clear))
 
     def filter(
@@ -140,6 +166,14 @@ class Inspector(ipywidgets.VBox):
         self._redraws.now()  # the summary and view agree with the filter as soon as it returns
         return self
 
+    def pause(self) -> None:
+        """Freeze the view (as the Pause button does); the trace goes on."""
+        self.pause_button.value = True
+
+    def resume(self) -> None:
+        """Show the trace live again, with what came while paused."""
+        self.pause_button.value = False
+
     # --- events (network thread, click threads) --------------------------------
 
     def _on_entry(self, entry: TraceEntry) -> None:
@@ -147,6 +181,9 @@ class Inspector(ipywidgets.VBox):
 
     def _on_pause(self, change) -> None:
         self._frozen = list(self.trace) if change["new"] else None
+        self.pause_button.description, self.pause_button.icon = (
+            ("Resume", "play") if change["new"] else ("Pause", "pause")
+        )
         self._redraws.request()
 
     def _on_clear(self, _button=None) -> None:
@@ -210,7 +247,7 @@ class Inspector(ipywidgets.VBox):
         if redraws is not None and not redraws.closed:
             redraws.close()
             self.trace.unobserve(self._on_entry)
-            for part in (*self._bar.children, self._bar, self.summary, self.stanzas, self.errors):
+            for part in (*self._bar.children, self._bar, self.summary, self.stanzas, self.scroller, self.errors):
                 part.close()
         super().close()
 
@@ -230,6 +267,23 @@ class Inspector(ipywidgets.VBox):
         )
         state = "paused" if self._frozen is not None else "live"
         return f"<Inspector of {source}: {self._summary()}; {filters}; {state}>"
+
+
+def _scroller(stanzas: ipywidgets.HTML) -> ipywidgets.Box:
+    """A box that scrolls ``stanzas``, opening (and staying) at its end: the newest stanza.
+
+    A reversed flex column puts the scroll origin at the bottom; the one child keeps the order.
+    The box is a widget of its own: a redraw replaces the HTML inside it, not the box, so a
+    reader who scrolled up keeps the scroll position.
+    """
+    box = ipywidgets.Box(
+        [stanzas],
+        layout=ipywidgets.Layout(
+            display="flex", flex_flow="column-reverse", max_height="36em", overflow="auto", width="100%"
+        ),
+    )
+    box.add_class("xiotlab-stanzas")
+    return box
 
 
 def peer_of(entry: TraceEntry) -> str:

@@ -51,7 +51,8 @@ class Redraws:
         self._queued = False
         # `now()` from a caller's thread must not interleave with the UI thread; re-entrant because a
         # redraw that sets a control's value can run an observer that asks for a redraw now.
-        self._drawing = threading.RLock()
+        # Public as `drawing`: a widget holds it to change what a render reads (closing, say).
+        self.drawing = threading.RLock()
 
     def request(self) -> None:
         """Ask for a redraw soon; from any thread, as often as you like."""
@@ -74,8 +75,9 @@ class Redraws:
         self.closed = True
 
     def now(self) -> None:
-        """Draw at once in this thread (the first draw; tests and benchmarks)."""
-        self._draw()
+        """Draw at once in this thread (the first draw; tests and benchmarks); nothing once closed."""
+        if not self.closed:
+            self._draw()
 
     # --- the UI thread's side ---
 
@@ -89,7 +91,9 @@ class Redraws:
             self._draw()
 
     def _draw(self) -> None:
-        with self._drawing:
+        with self.drawing:
+            if self.closed:
+                return  # closed while this draw waited for the lock: its widgets are gone
             started = time.perf_counter()
             self._last = time.monotonic()
             try:

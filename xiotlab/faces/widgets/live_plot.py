@@ -1,15 +1,11 @@
-"""``LivePlot``: a stream's numeric fields drawn live in one plotly figure.
+"""``LivePlot``: a stream's numeric fields drawn live, a widget of xiotlab's own (:mod:`.chart`).
 
 Values arrive on the network thread into a ring buffer per field; the UI
 thread redraws at most ``rate`` times a second (20 by default), whatever the
-input rate, by replacing the traces' arrays in one ``batch_update``. plotly's
-``FigureWidget`` has no way to extend a trace, so each redraw re-sends the
-window: keep the window a few thousand points (``max_points``).
-
-The x axis is seconds since the plot's first value (its clock time is in the
-axis title). Numbers travel as binary buffers; datetimes would go as text, ten
-times slower. Epoch milliseconds on a date axis do not work either: plotly.js
-re-guesses the axis type at every data update and calls them linear.
+input rate, by sending the browser only the values new since the last redraw
+(float64 buffers: 16 bytes a value). The browser keeps the window and every
+view draws from it; a new page asks the kernel for the whole window, once.
+The x axis is clock time; a gap in the stream breaks the lines (a NaN value).
 """
 
 from __future__ import annotations
@@ -22,11 +18,11 @@ from collections.abc import Iterable
 
 import ipywidgets
 import numpy as np
-import plotly.graph_objects as go
 
 from ...protocol.values import Field, NodeRef
 from ...roles.readout import as_node, node_label
 from ...roles.stream import Stream
+from .chart import Chart
 from .live import DEFAULT_RATE, Redraws, error_area, guarded
 
 DEFAULT_WINDOW = 60.0
@@ -64,6 +60,9 @@ class Series:
 
     Each value is written twice, ``capacity`` apart, so the newest ``n`` values
     are always one contiguous slice: a redraw copies nothing to assemble them.
+    Times never go back: a value stamped before the newest kept (a device clock
+    behind another's, a concentrator's nodes) is kept at the newest time, since
+    the browser's chart and :meth:`window` both need times in order.
     """
 
     def __init__(self, name: str, unit: str | None, capacity: int) -> None:
@@ -75,7 +74,19 @@ class Series:
     def extend(self, times: np.ndarray, values: np.ndarray) -> None:
         if len(times) > self.capacity:
             times, values = times[-self.capacity :], values[-self.capacity :]
+        if len(times):
+            start = self.last if self._end else -np.inf
+            times = np.maximum.accumulate(np.concatenate(([start], times)))[1:]  # clamped: in time order
         self._write(times, values)
+
+    @property
+    def last(self) -> float:
+        """The newest time kept (-inf when none is)."""
+        return float(self._t[self._stop() - 1]) if self._end else -np.inf
+
+    def _stop(self) -> int:
+        """Where the newest kept values end in the doubled buffer (their slice ends here)."""
+        return self._end % self.capacity + self.capacity if self._end >= self.capacity else self._end
 
     def _write(self, times: np.ndarray, values: np.ndarray) -> None:
         n, cap = len(times), self.capacity
@@ -91,10 +102,19 @@ class Series:
                 self._y[offset : offset + rest] = values[first:]
         self._end += n
 
+    @property
+    def written(self) -> int:
+        """How many values were written (of a batch longer than the capacity, its newest): a redraw sends the new."""
+        return self._end
+
+    def newest(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The newest ``count`` values kept (fewer when fewer are kept), oldest first."""
+        n, stop = min(count, len(self)), self._stop()
+        return self._t[stop - n : stop], self._y[stop - n : stop]
+
     def window(self, since: float | None) -> tuple[np.ndarray, np.ndarray]:
         """The kept values stamped at or after ``since`` (all kept values for None), oldest first."""
-        n = min(self._end, self.capacity)
-        stop = self._end % self.capacity + self.capacity if self._end >= self.capacity else self._end
+        n, stop = len(self), self._stop()
         t, y = self._t[stop - n : stop], self._y[stop - n : stop]
         if since is not None:
             first = int(np.searchsorted(t, since))
@@ -124,6 +144,9 @@ class LivePlot(ipywidgets.VBox):
         Of a concentrator's stream, the node whose values to draw (a node id or a
         :class:`~xiotlab.protocol.values.NodeRef`); None draws every value of the stream.
 
+    Display it as often as you like: every view keeps drawing, and a reloaded
+    page gets the window back from the kernel.
+
     >>> plot = LivePlot(alice.subscribe("thermometer", "temperature"), window="2min")   # doctest: +SKIP
     >>> plot                    # the widget; it redraws by itself
     >>> plot.pause(); plot.resume()
@@ -148,28 +171,38 @@ class LivePlot(ipywidgets.VBox):
         self.fields = [fields] if isinstance(fields, str) else list(fields) if fields is not None else None
         self.series: dict[str, Series] = {}
         self._series_lock = threading.Lock()  # the network thread writes what the UI thread reads
-        self.origin: float | None = None  # POSIX time of x = 0: the first value drawn
+        self._sent: dict[str, int] = {}  # per field: values written when the browser was last sent them
+        self._whole = True  # the next redraw sends the whole window (a new page asked, or the lines changed)
         self.stream: Stream | None = None
         self._gaps_drawn = 0  # gaps of the stream already drawn as breaks in the lines
+        self._other_names: set[str] = set()  # names that arrived but are not drawn: told when a field never comes
         self.errors = error_area()
-        self.figure = go.FigureWidget(layout=_layout(title))
-        self._traces_drawn = 0
+        self.chart = Chart(
+            on_hello=self._send_whole_window,
+            title=title or "",
+            window_seconds=self.seconds,
+            max_points=self.max_points,
+            layout=ipywidgets.Layout(width="100%"),
+        )
         self._status = ipywidgets.HTML()
         self._status_at = 0.0
-        self._pause = ipywidgets.ToggleButton(
-            description="Pause", icon="pause", tooltip="Stop redrawing; values keep coming"
+        self._pause = ipywidgets.Button(
+            description="Pause", icon="pause", tooltip="Stop redrawing; values keep coming", layout={"width": "7em"}
         )
-        self._pause.observe(guarded(self.errors, self._on_pause), "value")
+        self._pause.on_click(guarded(self.errors, lambda _: self.resume() if self.paused else self.pause()))
         self.redraws = Redraws(self._render, rate=rate, errors=self.errors)
         self._feed = guarded(self.errors, self._on_batch)
-        super().__init__([self.figure, ipywidgets.HBox([self._pause, self._status]), self.errors])
+        self._bar = ipywidgets.HBox([self._pause, self._status])
+        super().__init__([self.chart, self._bar, self.errors])
         if stream is not None:
             self.follow(stream)
+        else:
+            self._update_status(force=True)
 
     # --- feeding (network thread) ---------------------------------------------
 
     def follow(self, stream: Stream, fields: str | Iterable[str] | None = None) -> LivePlot:
-        """Draw ``stream`` from now on, in this same figure (the previous stream is let go, not closed)."""
+        """Draw ``stream`` from now on, in this same plot (the previous stream is let go, not closed)."""
         if self.stream is not None:
             self.stream.unobserve(self._feed)
         if fields is not None:
@@ -177,6 +210,7 @@ class LivePlot(ipywidgets.VBox):
         self.stream = stream
         self._gaps_drawn = len(stream.gaps)
         stream.on_data(self._feed)
+        self._update_status(force=True)
         self.redraws.request()
         return self
 
@@ -189,6 +223,8 @@ class LivePlot(ipywidgets.VBox):
                 continue
             if self.fields is None or field.name in self.fields:
                 by_name.setdefault(field.name, []).append(field)
+            elif field.name not in self._other_names:
+                self._other_names.add(field.name)
         with self._series_lock:
             for name, fields in by_name.items():
                 self._add(name, fields)
@@ -200,14 +236,21 @@ class LivePlot(ipywidgets.VBox):
         with self._series_lock:
             for gap in gaps[self._gaps_drawn :]:
                 for series in self.series.values():
-                    series.extend(np.array([gap.start.timestamp()]), np.array([np.nan]))
+                    # Never before the line's newest value: the device's clock may run ahead of the kernel's.
+                    at = max(gap.start.timestamp(), series.last)
+                    series.extend(np.array([at]), np.array([np.nan]))
             self._gaps_drawn = len(gaps)
         self.redraws.request()
+        # Paused, no render comes to say that the stream ended or lost values: say it here.
+        if self.paused and not self.redraws.closed:
+            with self.redraws.drawing:
+                self._update_status(force=True)
 
     def _add(self, name: str, fields: list[Field]) -> None:
         values = [_number(f.value) for f in fields]
         kept = [(f, v) for f, v in zip(fields, values, strict=True) if v is not None]
         if not kept:
+            self._other_names.add(name)  # text values: a line cannot show them
             return
         series = self.series.get(name)
         if series is None:
@@ -218,104 +261,134 @@ class LivePlot(ipywidgets.VBox):
     # --- drawing (UI thread) ---------------------------------------------------
 
     def _render(self) -> None:
-        since = time.time() - self.seconds if self.seconds else None
-        with self._series_lock:  # copies: the ring buffers move on while plotly serializes
-            series = [self.series[name] for name in self._names()]
-            windows = [(t.copy(), y.copy()) for t, y in (s.window(since) for s in series)]
-        if self.origin is None and any(len(t) for t, _ in windows):
-            self._set_origin(min(t[0] for t, _ in windows if len(t)))
-        windows = [(t - self.origin, y) for t, y in windows] if self.origin is not None else windows
-        if len(series) != self._traces_drawn:
-            self._add_traces(series, windows)  # traces added inside a batch_update lose their data
-            return
-        with self.figure.batch_update():
-            # strict=False: traces a user added to the figure after ours are left alone.
-            for trace, (x, y) in zip(self.figure.data, windows, strict=False):
-                trace.x, trace.y = x, y
-        self._update_status()
+        """Send the browser what it lacks: the values new since the last redraw, or the whole window."""
+        with self._series_lock:  # copies: the ring buffers move on while the message is built
+            names = self._names()
+            lines = [{"name": n, "unit": self.series[n].unit or ""} for n in names]
+            whole = self._whole or lines != self.chart.lines
+            if whole:
+                since = time.time() - self.seconds if self.seconds else None
+                data = {n: _copied(*self.series[n].window(since)) for n in names}
+            else:
+                data = {n: _copied(*self._unsent(n)) for n in names}
+                data = {n: ty for n, ty in data.items() if len(ty[0])}
+            self._sent = {n: self.series[n].written for n in names}
+            self._whole = False
+        if lines != self.chart.lines:
+            self.chart.lines = lines  # before the values: the browser lays out its lines first
+        if whole or data:
+            self.chart.send_lines("window" if whole else "delta", time.time(), data)
+        self._update_status(force=whole)  # new lines: the status says so at once, not a second later
 
-    def _set_origin(self, origin: float) -> None:
-        self.origin = origin
-        clock = dt.datetime.fromtimestamp(origin).strftime("%H:%M:%S")
-        self.figure.layout.xaxis.title = f"seconds since {clock}"
+    def _unsent(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        series = self.series[name]
+        return series.newest(series.written - self._sent.get(name, 0))
+
+    def _send_whole_window(self) -> None:
+        """A page made the chart's model (a first load, a reload): it gets the whole window now."""
+        with self._series_lock:
+            self._whole = True
+        self.redraws.now()  # even when paused: a reloaded page must not stay empty
 
     def _names(self) -> list[str]:
         if self.fields is None:
             return list(self.series)
         return [name for name in self.fields if name in self.series]
 
-    def _add_traces(self, series: list[Series], windows: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        units = list(dict.fromkeys(s.unit or "" for s in series))
-        self.figure.data = ()
-        for s, (x, y) in zip(series, windows, strict=True):
-            second_axis = len(units) > 1 and (s.unit or "") == units[1]
-            label = s.name if units.index(s.unit or "") < 2 else f"{s.name} ({s.unit})"
-            self.figure.add_scatter(x=x, y=y, name=label, mode="lines", yaxis="y2" if second_axis else "y")
-        self.figure.layout.yaxis.title = units[0] if units else None
-        if len(units) > 1:
-            self.figure.layout.yaxis2 = dict(title=units[1], overlaying="y", side="right", showgrid=False)
-        self._traces_drawn = len(series)
-
-    def _update_status(self) -> None:
+    def _update_status(self, force: bool = False) -> None:
         now = time.monotonic()
-        if now - self._status_at < 1.0 and not (self.stream and self.stream.ended):
+        if not force and now - self._status_at < 1.0 and not (self.stream and self.stream.ended):
             return  # the status line changes once a second: its own message per redraw would double the traffic
         self._status_at = now
         self._status.value = self.describe()
 
+    def _window_text(self) -> str:
+        """The window as the status and the saved text name it: ``60 s`` or ``500 points``."""
+        return f"{self.seconds:g} s" if self.seconds else f"{self.max_points} points"
+
     def describe(self) -> str:
-        """One line: what is drawn, how much, and whether the stream still runs."""
+        """One line: what is drawn, how much, whether the stream still runs, and fields that never came."""
         if self.stream is None:
             return "no stream yet: <code>plot.follow(owner.subscribe(jid))</code>"
         with self._series_lock:
             points = sum(len(s) for s in self.series.values())
-        state = f"ended ({self.stream.end_reason})" if self.stream.ended else "live"
-        window = f"{self.seconds:g} s" if self.seconds else f"{self.max_points} points"
+            missing = [name for name in self.fields or () if name not in self.series]
+        state = f"ended ({self.stream.end_reason})" if self.stream.ended else "paused" if self.paused else "live"
+        window = self._window_text()
         whose = f"{self.stream.thing} node {node_label(self.node)}" if self.node else self.stream.thing
-        return f"{whose}: {points} points kept (window {window}), {state}"
+        line = f"{whose}: {points} points kept (window {window}), {state}"
+        if missing and self._other_names:  # values came, none of these: a misspelt name, say
+            others = ", ".join(sorted(self._other_names - set(missing))) or "none"
+            line += f"; no numeric values of {', '.join(missing)} came (the stream carries: {others})"
+        elif missing:
+            line += f"; nothing of {', '.join(missing)} has come yet: check the name with %xmpp read"
+        return line
 
     # --- control ---------------------------------------------------------------
 
     def pause(self) -> None:
         """Stop redrawing; values keep arriving and show at :meth:`resume`."""
-        self._pause.value = True
+        self.redraws.pause()
+        self._pause.description, self._pause.icon = "Resume", "play"
+        self._update_status(force=True)
 
     def resume(self) -> None:
-        self._pause.value = False
+        """Draw again, starting with everything that arrived while paused."""
+        self.redraws.resume()
+        self._pause.description, self._pause.icon = "Pause", "pause"
+        self._update_status(force=True)
 
     @property
     def paused(self) -> bool:
-        return self._pause.value
-
-    def _on_pause(self, change) -> None:
-        self._pause.description, self._pause.icon = ("Resume", "play") if change["new"] else ("Pause", "pause")
-        (self.redraws.pause if change["new"] else self.redraws.resume)()
+        return self.redraws.paused
 
     def close(self) -> None:
-        """Stop following the stream and close the widget (the stream stays open). Safe to call twice."""
-        if getattr(self, "redraws", None) is not None:  # None when __init__ failed part way
-            self.redraws.close()
-        stream = getattr(self, "stream", None)
-        if stream is not None:
-            stream.unobserve(self._feed)
-        if getattr(self, "figure", None) is not None:
-            self.figure.close()
+        """Stop following the stream and close the widget and all its parts (the stream stays open).
+
+        A render under way finishes first; none starts afterwards. Safe to call twice.
+        """
+        redraws = getattr(self, "redraws", None)  # None when __init__ failed part way
+        if redraws is not None:
+            redraws.close()
+            redraws.drawing.acquire()
+        try:
+            stream = getattr(self, "stream", None)
+            if stream is not None:
+                stream.unobserve(self._feed)
+            for part in self._parts():
+                part.close()
+        finally:
+            if redraws is not None:
+                redraws.drawing.release()
         super().close()
+
+    def _parts(self) -> list[ipywidgets.Widget]:
+        """Every widget this plot made (layouts and styles too): each has a comm of its own to close."""
+        made = [getattr(self, name, None) for name in ("chart", "_pause", "_status", "errors", "_bar")]
+        parts: list[ipywidgets.Widget] = []
+        for widget in (w for w in made if w is not None):
+            parts += [widget, *(getattr(widget, trait, None) for trait in ("layout", "style"))]
+        parts.append(getattr(self, "layout", None))  # the plot's own: Widget.close leaves it open
+        return [part for part in parts if isinstance(part, ipywidgets.Widget)]
 
     def __repr__(self) -> str:
         names = ", ".join(self._names()) or "no fields yet"
         return f"<LivePlot of {names}: {self.describe()}>"
 
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget, and as text what stays true in a saved notebook (not a count of the moment)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            names = ", ".join(self.fields or self._names()) or "its numeric fields"
+            whose = f" of {self.stream.thing}" if self.stream is not None else ""
+            bundle["text/plain"] = (
+                f"<LivePlot of {names}{whose}, window {self._window_text()}: live while its kernel runs>"
+            )
+        return bundle
 
-def _layout(title: str | None) -> dict:
-    return dict(
-        title=title,
-        height=360,
-        margin=dict(l=60, r=60, t=40 if title else 20, b=40),
-        xaxis=dict(title=None),
-        legend=dict(orientation="h", y=1.1),
-        uirevision="keep",
-    )
+
+def _copied(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return times.copy(), values.copy()
 
 
 def _number(value) -> float | None:
