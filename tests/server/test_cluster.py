@@ -18,19 +18,9 @@ from xiotlab.server import ejabberd
 from xiotlab.server.cluster import Cluster
 
 from ..waiting import eventually
+from .test_ejabberd import epmds
 
 pytestmark = pytest.mark.integration
-
-
-def _epmds() -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "epmd":
-                found.add(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 _EPMDS_BEFORE: set[int] = set()
@@ -38,7 +28,7 @@ _EPMDS_BEFORE: set[int] = set()
 
 @pytest.fixture(scope="module")
 def cluster():
-    _EPMDS_BEFORE.update(_epmds())
+    _EPMDS_BEFORE.update(epmds())
     with LabServer(engine="ejabberd", nodes=2) as lab:
         yield lab
 
@@ -83,7 +73,7 @@ def test_two_nodes_run_joined_in_one_cluster(cluster):
     assert cluster.node(2).fallbacks == (first,)
     assert cluster.status()["nodes"] == [first, second]
     assert _members(cluster.home, 1) == _members(cluster.home, 2) == BOTH
-    assert _epmds() <= _EPMDS_BEFORE, "the nodes joined without epmd: none may be left running"
+    assert epmds() <= _EPMDS_BEFORE, "the nodes joined without epmd: none may be left running"
 
 
 def test_killing_a_node_checks_which_and_that_it_is_ours(cluster):

@@ -43,7 +43,8 @@ def _beams(files: ejabberd.NodeFiles) -> list[int]:
     ]
 
 
-def _epmds() -> set[int]:
+def epmds() -> set[int]:
+    """The pids of every epmd running on this machine."""
     found = set()
     for entry in Path("/proc").iterdir():
         try:
@@ -70,7 +71,7 @@ def ejabberd_lab():
 
 
 def test_an_ephemeral_lab_serves_then_leaves_no_process_no_epmd_and_no_home():
-    epmds_before = _epmds()
+    epmds_before = epmds()
     lab = LabServer(engine="ejabberd").start()
     home, spool = lab.home, ejabberd.NodeFiles(lab.home)
     assert lab.engine == "ejabberd" and lab.is_running
@@ -78,7 +79,7 @@ def test_an_ephemeral_lab_serves_then_leaves_no_process_no_epmd_and_no_home():
     alice = Owner("alice", lab=lab, timeout=10).start()
     assert alice.online
     alice.stop()
-    assert _epmds() <= epmds_before, "the lab's nodes talk without epmd: none may be started"
+    assert epmds() <= epmds_before, "the lab's nodes talk without epmd: none may be started"
     lab.stop()
     assert _gone(lambda: _beams(spool))
     assert not home.exists()

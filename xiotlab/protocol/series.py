@@ -47,7 +47,12 @@ MIN_RUN = 4
 
 _SERIES_TAG = f"{{{NAMESPACE}}}s"
 _MICROSECOND = dt.timedelta(microseconds=1)
-_RANGES = {ValueType.INTEGER: (-(2**31), 2**31 - 1), ValueType.LONG: (-(2**63), 2**63 - 1)}
+# Sent as JSON numbers or booleans, and checked on arrival as Field checks any value (coerce_value).
+_CHECKED = {
+    ValueType.INTEGER: "a whole number that fits",
+    ValueType.LONG: "a whole number that fits",
+    ValueType.BOOLEAN: "true or false",
+}
 
 
 def _column(field: Field) -> tuple:
@@ -102,7 +107,7 @@ def build(head: Field, tail: list[Field], ns: str) -> ET.Element:
     vtype, decimals = head.type, head.decimals
     if vtype is ValueType.QUANTITY and decimals is not None:
         values: list = [round(f.value, decimals) for f in tail]  # type: ignore[arg-type]  # a quantity: a float
-    elif vtype is ValueType.QUANTITY or vtype in _RANGES or vtype is ValueType.BOOLEAN:
+    elif vtype is ValueType.QUANTITY or vtype in _CHECKED:
         values = [f.value for f in tail]
     else:
         values = [f.lexical_value for f in tail]
@@ -147,9 +152,8 @@ def read(series: ET.Element, head: Field, room: int) -> list[Field]:
                 (*_quantity(head, raw, fixed), stamp) for raw, stamp in zip(values, stamps, strict=True)
             )
         ]
-    if vtype in _RANGES or vtype is ValueType.BOOLEAN:
-        check = _boolean if vtype is ValueType.BOOLEAN else _integer
-        return [head.with_value(check(head, raw), stamp) for raw, stamp in zip(values, stamps, strict=True)]
+    if vtype in _CHECKED:
+        return [_checked(head, raw, stamp) for raw, stamp in zip(values, stamps, strict=True)]
     return [_lexical(head, raw, stamp) for raw, stamp in zip(values, stamps, strict=True)]
 
 
@@ -208,17 +212,12 @@ def _decimals_shown(value: float) -> int | None:
     return min(len(text) - text.index(".") - 1, MAX_DECIMALS)
 
 
-def _integer(head: Field, raw: object) -> int:
-    low, high = _RANGES[head.type]
-    if type(raw) is not int or not low <= raw <= high:
-        raise _bad(head, f"{raw!r} is not a whole number from {low} to {high}")
-    return raw
-
-
-def _boolean(head: Field, raw: object) -> bool:
-    if type(raw) is not bool:
-        raise _bad(head, f"{raw!r} is not true or false")
-    return raw
+def _checked(head: Field, raw: object, stamp: dt.datetime) -> Field:
+    """A whole number or a boolean: ``head`` with it, checked (type, range) as any field value is."""
+    try:
+        return head.with_value(raw, stamp)
+    except (TypeError, ValueError) as exc:
+        raise _bad(head, f"{raw!r} is not {_CHECKED[head.type]} ({exc})") from None
 
 
 def _lexical(head: Field, raw: object, stamp: dt.datetime) -> Field:
